@@ -12,7 +12,7 @@ import { ABOUT } from './corpus-reasons.ts';
 const available = corpusAvailable();
 if (!available) console.log(`# skipping the conformance suite: no corpus at ${CORPUS_DIR}`);
 
-const KINDS = new Set(['ServiceProfile']);
+const KINDS = new Set(['ServiceProfile', 'VirtualService']);
 const cases = available ? loadCorpus().filter((c) => KINDS.has(c.kind)) : [];
 
 function show(violations: FieldViolation[]): string {
