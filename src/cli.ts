@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   certs: async () => (await import('./commands/certs.ts')).command,
   proxy: async () => (await import('./commands/proxy.ts')).command,
   'proxy-init': async () => (await import('./commands/proxy-init.ts')).command,
+  await: async () => (await import('./commands/await.ts')).command,
 };
 
 export async function usage(): Promise<string> {

@@ -1,0 +1,59 @@
+import { resolve } from 'node:path';
+import type { Command } from '../cli.ts';
+import { version } from '../cli.ts';
+import { createLogger } from '../log.ts';
+import { formatHelp, parseFlags } from '../util/flags.ts';
+import { controllerConfigFromFlags, controllerFlagSpecs } from '../controller/config.ts';
+import { startController } from '../controller/run.ts';
+import { ensureDevelopmentCertificates, exampleCurl } from '../controller/standalone.ts';
+
+export { controllerFlagSpecs };
+
+const USAGE = 'Usage: weft controller [flags]\n\nServes mutating admission (/inject) and validating admission (/validate) over HTTPS.';
+
+/** Where the repository's examples live, for standalone mode's defaults. */
+const EXAMPLES = new URL('../../examples/', import.meta.url);
+
+export const command: Command = {
+  summary: 'the admission webhook server (injector and validator)',
+  async run(argv) {
+    const parsed = parseFlags(controllerFlagSpecs, argv, process.env);
+    if (parsed.help) {
+      process.stdout.write(formatHelp(USAGE, controllerFlagSpecs));
+      return 0;
+    }
+    const flags = parsed.flags;
+    if (flags.standalone) {
+      const files = await ensureDevelopmentCertificates(flags['state-dir'] ?? '.weft/standalone');
+      if (!argv.some((arg) => arg.startsWith('--tls-cert'))) flags['tls-cert'] = files.certFile;
+      if (!argv.some((arg) => arg.startsWith('--tls-key'))) flags['tls-key'] = files.keyFile;
+      if (!argv.some((arg) => arg.startsWith('--address'))) flags.address = '127.0.0.1';
+      if (!argv.some((arg) => arg.startsWith('--admin-address'))) flags['admin-address'] = '127.0.0.1';
+      flags['cluster-state'] ??= new URL('cluster/', EXAMPLES).pathname;
+    }
+    const config = await controllerConfigFromFlags(flags, await version());
+    const log = createLogger('controller', config.logLevel);
+    const controller = await startController(config, log);
+    if (config.standalone) {
+      const example = resolve(new URL('admission/pod-create.json', EXAMPLES).pathname);
+      process.stdout.write(
+        `\nweft controller (standalone) is serving https://127.0.0.1:${controller.admissionPort}/inject and /validate; ` +
+          `metrics on http://127.0.0.1:${controller.adminPort}/metrics\nTry the example AdmissionReview (a Deployment's pod in an annotated namespace):\n\n` +
+          `${exampleCurl(resolve(config.stateDir, 'ca.crt'), controller.admissionPort, example)}\n\n`,
+      );
+    }
+    return new Promise<number>((done) => {
+      const stop = (signal: string) => {
+        controller.shutdown(signal).then(
+          () => done(0),
+          (error: unknown) => {
+            log.error({ err: (error as Error).message }, 'shutdown failed');
+            done(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};

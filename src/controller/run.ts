@@ -1,0 +1,96 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.ts';
+import { createRegistry } from '../metrics.ts';
+import type { Registry } from '../metrics.ts';
+import type { ClusterState } from '../kube/cluster-state.ts';
+import { FileClusterState } from '../kube/file-state.ts';
+import { KubeClusterState } from '../kube/kube-state.ts';
+import { buildAdminApp } from './admin.ts';
+import type { ControllerConfig } from './config.ts';
+import { createAdmissionMetrics } from './metrics.ts';
+import { buildAdmissionApp } from './server.ts';
+import { CertificateWatcher } from './tls.ts';
+
+export interface RunningController {
+  admissionPort: number;
+  adminPort: number;
+  registry: Registry;
+  clusterState: ClusterState;
+  /** Readiness off, wait the drain delay, then close listeners and caches. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export async function openClusterState(config: Pick<ControllerConfig, 'clusterStateDir' | 'kubeconfig'>, log: Logger): Promise<ClusterState> {
+  if (config.clusterStateDir !== undefined) return FileClusterState.fromDirectory(config.clusterStateDir);
+  const kc = KubeClusterState.loadKubeConfig(config.kubeconfig);
+  if (kc === undefined) {
+    throw new Error('no cluster found: set KUBECONFIG, run in a pod, or pass --cluster-state DIR (or --standalone)');
+  }
+  return new KubeClusterState(kc, { log: log.child({ component: 'cluster-state' }), kinds: ['Service', 'DestinationRule'] });
+}
+
+export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
+  const registry = createRegistry('controller');
+  const metrics = createAdmissionMetrics(registry);
+  let draining = false;
+
+  const watcher = new CertificateWatcher({
+    certFile: config.tlsCert,
+    keyFile: config.tlsKey,
+    log: log.child({ component: 'tls' }),
+    onChange: (next) => {
+      // New handshakes get the new pair; connections already open keep theirs, so nothing fails mid-reload.
+      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: config.tlsMinVersion });
+      metrics.certificateExpiry.set(next.notAfter.getTime() / 1000);
+    },
+  });
+  const certificate = await watcher.start();
+  metrics.certificateExpiry.set(certificate.notAfter.getTime() / 1000);
+
+  const clusterState = await openClusterState(config, log);
+  // The cache syncs in the background; readiness waits for it, liveness does not.
+  const syncing = clusterState.waitForSync().catch((error: unknown) => log.error({ err: (error as Error).message }, 'cluster state failed to sync'));
+
+  const app = buildAdmissionApp({
+    log: log.child({ component: 'admission' }),
+    metrics,
+    inject: { config: config.injector, clusterState, onError: config.onError },
+    validate: { clusterState, clusterDomain: config.clusterDomain },
+    tls: { cert: certificate.cert, key: certificate.key, minVersion: config.tlsMinVersion },
+  });
+  const admin = buildAdminApp({
+    log: log.child({ component: 'admin' }),
+    registry,
+    notReadyBecause: () => {
+      if (draining) return 'shutting down';
+      if (watcher.certificate === undefined) return 'no serving certificate loaded';
+      if (!clusterState.synced()) return 'cluster state cache has not synced yet';
+      return undefined;
+    },
+  });
+
+  await app.listen({ host: config.address, port: config.port });
+  const server = app.server as unknown as import('node:tls').Server;
+  await admin.listen({ host: config.adminAddress, port: config.adminPort });
+  const admissionPort = (app.server.address() as AddressInfo).port;
+  const adminPort = (admin.server.address() as AddressInfo).port;
+  log.info({ admissionPort, adminPort, standalone: config.standalone }, 'controller listening');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown'): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      log.info({ reason, drainDelayMs: config.drainDelayMs }, 'draining: readiness is now false');
+      await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+      const timeout = new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      await Promise.race([app.close(), timeout]);
+      await admin.close();
+      watcher.close();
+      await clusterState.close();
+      await syncing;
+      log.info('controller stopped');
+    })();
+    return closing;
+  };
+  return { admissionPort, adminPort, registry, clusterState, shutdown };
+}

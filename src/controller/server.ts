@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { fastify, LogController } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../log.ts';
+import { buildAdmissionResponse, parseAdmissionReview, ReviewError } from '../admission/review.ts';
+import type { AdmissionRequest } from '../admission/types.ts';
+import type { AdmissionMetrics } from './metrics.ts';
+import { reviewConfigObject, reviewPod } from './webhooks.ts';
+import type { InjectWebhookDeps, ValidateWebhookDeps, WebhookOutcome } from './webhooks.ts';
+
+/** The API server caps a request at 3 MiB of object; 7 MiB leaves room for oldObject on UPDATE. */
+export const ADMISSION_BODY_LIMIT = 7 * 1024 * 1024;
+
+export interface AdmissionAppOptions {
+  log: Logger;
+  metrics: AdmissionMetrics;
+  inject: Omit<InjectWebhookDeps, 'metrics'>;
+  validate: Omit<ValidateWebhookDeps, 'metrics'>;
+  /** Serve HTTPS (HTTP/2 with HTTP/1.1 fallback); without it the app serves plain HTTP (tests, benchmarks' baseline). */
+  tls?: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' | 'TLSv1.3' };
+}
+
+type Review = (request: AdmissionRequest) => Promise<WebhookOutcome> | WebhookOutcome;
+
+/** The admission app: /inject and /validate, over HTTPS with HTTP/2 when `tls` is given. */
+export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance {
+  const common = {
+    loggerInstance: options.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ADMISSION_BODY_LIMIT,
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    },
+    // Slow or stuck clients must not pin sockets forever.
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 75_000,
+    return503OnClosing: true,
+  };
+  const app = (options.tls
+    ? fastify({
+        ...common,
+        http2: true,
+        http2SessionTimeout: 75_000,
+        https: { allowHTTP1: true, cert: options.tls.cert, key: options.tls.key, minVersion: options.tls.minVersion },
+      })
+    : fastify(common)) as unknown as FastifyInstance;
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (statusCode >= 500) request.log.error({ err: error }, 'admission request failed');
+    const message = statusCode === 413 ? `request body is larger than ${ADMISSION_BODY_LIMIT} bytes` : error.message;
+    void reply.code(statusCode).send({ error: httpReason(statusCode), message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: 'Not Found', message: `no route for ${request.method} ${request.url}; admission is served on POST /inject and POST /validate` });
+  });
+
+  const metrics = options.metrics;
+  const route = (webhook: 'inject' | 'validate', review: Review) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = process.hrtime.bigint();
+    let parsed;
+    try {
+      parsed = parseAdmissionReview(request.body);
+    } catch (error) {
+      if (error instanceof ReviewError) {
+        metrics.requests.inc({ webhook, kind: '', operation: '', dry_run: 'false', result: 'bad_request' });
+        return reply.code(error.statusCode).send({ error: httpReason(error.statusCode), message: error.message });
+      }
+      throw error;
+    }
+    const admission = parsed.request;
+    const outcome = await review(admission);
+    const body = buildAdmissionResponse(parsed.apiVersion, admission.uid, outcome.decision);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.duration.observe({ webhook }, seconds);
+    metrics.requests.inc({ webhook, kind: admission.kind.kind, operation: admission.operation, dry_run: String(admission.dryRun), result: outcome.result });
+    const meta = admission.object?.metadata;
+    const line = {
+      webhook,
+      uid: admission.uid,
+      namespace: admission.namespace ?? meta?.namespace,
+      kind: admission.kind.kind,
+      name: admission.name ?? meta?.name ?? (meta?.generateName !== undefined ? `${meta.generateName}*` : undefined),
+      operation: admission.operation,
+      dryRun: admission.dryRun,
+      decision: outcome.result,
+      reason: outcome.reason,
+      detail: outcome.detail,
+      allowed: outcome.decision.allowed,
+      warnings: outcome.decision.warnings?.length ?? 0,
+      latencyMs: Math.round(seconds * 1e6) / 1e3,
+    };
+    if (outcome.result === 'error') request.log.error(line, 'admission');
+    else request.log.info(line, 'admission');
+    return reply.send(body);
+  };
+
+  const injectDeps = { ...options.inject, metrics };
+  const validateDeps = { ...options.validate, metrics };
+  app.post('/inject', route('inject', (request) => reviewPod(request, injectDeps)));
+  app.post('/validate', route('validate', (request) => reviewConfigObject(request, validateDeps)));
+  return app;
+}
+
+function httpReason(code: number): string {
+  switch (code) {
+    case 400: return 'Bad Request';
+    case 404: return 'Not Found';
+    case 413: return 'Payload Too Large';
+    case 415: return 'Unsupported Media Type';
+    case 503: return 'Service Unavailable';
+    default: return code >= 500 ? 'Internal Server Error' : 'Error';
+  }
+}
