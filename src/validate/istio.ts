@@ -23,7 +23,7 @@ export interface IstioMeta {
 export function checkIstioObject(f: Findings, object: Obj, kind: string): IstioMeta {
   for (const key of Object.keys(object)) {
     if (!TOP_LEVEL.has(key)) {
-      f.error(field('', key), `unknown top-level field ${quote(key)} on a ${kind}; expected only apiVersion, kind, metadata, spec and status (did you mean to put it under spec?)`);
+      f.error(field('', key), `unknown top-level field ${quote(key)} on this ${kind}; expected only apiVersion, kind, metadata, spec and status (did you mean to put it under spec?)`);
     }
   }
   const metadata = readObject(f, object, 'metadata', '') ?? {};
