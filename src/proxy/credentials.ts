@@ -1,0 +1,75 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { identityOf } from './mesh.ts';
+
+// Where the proxy's workload certificate comes from. The proxy only ever asks for the current
+// one and hears about rotations; static files (tests, manual setups) and the identity client
+// (the controller's CA) both fit behind this.
+
+export interface Credentials {
+  keyPem: string;
+  /** The leaf first, then any intermediates; the trust anchor itself is not needed. */
+  certChainPem: string;
+  trustAnchorsPem: string;
+  identity: string;
+  notAfter: Date;
+}
+
+export interface CredentialSource {
+  current(): Credentials | undefined;
+  /** Called after every change of current(), including the first certificate. */
+  onRotate(listener: (credentials: Credentials) => void): void;
+  stop(): void;
+}
+
+export class CredentialError extends Error {
+  override name = 'CredentialError';
+}
+
+/** Checks a key, chain and anchors hang together and names the identity the leaf proves. */
+export function describeCredentials(keyPem: string, certChainPem: string, trustAnchorsPem: string): Credentials {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certChainPem);
+  } catch (error) {
+    throw new CredentialError(`identity certificate: not a PEM certificate (${(error as Error).message})`);
+  }
+  const identity = identityOf(leaf.subjectAltName);
+  if (identity === undefined) throw new CredentialError('identity certificate: it has no DNS subjectAltName to serve as the mesh identity');
+  if (!/-----BEGIN CERTIFICATE-----/.test(trustAnchorsPem)) throw new CredentialError('trust anchors: no PEM certificate found');
+  return { keyPem, certChainPem, trustAnchorsPem, identity, notAfter: new Date(leaf.validTo) };
+}
+
+export function staticCredentials(options: { certFile: string; keyFile: string; trustAnchorsPem: string }): CredentialSource {
+  const credentials = describeCredentials(readFileSync(options.keyFile, 'utf8'), readFileSync(options.certFile, 'utf8'), options.trustAnchorsPem);
+  return fixedCredentials(credentials);
+}
+
+export function fixedCredentials(credentials: Credentials): CredentialSource {
+  return {
+    current: () => credentials,
+    onRotate: (listener) => queueMicrotask(() => listener(credentials)),
+    stop: () => {},
+  };
+}
+
+/** A source whose certificate a test (or an adapter) replaces by hand. */
+export function mutableCredentials(initial?: Credentials): CredentialSource & { set(credentials: Credentials): void } {
+  let current = initial;
+  const listeners: ((c: Credentials) => void)[] = [];
+  return {
+    current: () => current,
+    onRotate: (listener) => {
+      listeners.push(listener);
+      if (current !== undefined) {
+        const now = current;
+        queueMicrotask(() => listener(now));
+      }
+    },
+    set(credentials: Credentials) {
+      current = credentials;
+      for (const listener of listeners) listener(credentials);
+    },
+    stop: () => {},
+  };
+}

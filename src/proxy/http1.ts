@@ -1,0 +1,251 @@
+// Watches an HTTP/1.x exchange go by without changing a byte: finds message boundaries in
+// both directions (Content-Length, chunked, no-body responses, 1xx), so that each request and
+// its response's status and latency can be counted, and so that a draining proxy knows when a
+// connection sits idle between messages. It never buffers bodies: a body is skipped by count.
+// Anything it cannot follow (a head over 64 KiB, an upgrade, CONNECT, a body read to the end of
+// the connection) switches it to "raw", after which it only watches bytes go by.
+
+export interface Http1Events {
+  request(method: string): void;
+  /** A final response head (status >= 200) to the oldest outstanding request. */
+  response(status: number, latencyMs: number): void;
+  /** Every request so far has been answered in full: a safe point to close the connection. */
+  idle(): void;
+}
+
+const MAX_HEAD = 64 * 1024;
+const MAX_LINE = 4096;
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+type State = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailer' | 'raw';
+
+interface Head {
+  firstLine: string;
+  contentLength: number | undefined;
+  chunked: boolean;
+  upgrade: boolean;
+  invalid: boolean;
+}
+
+function parseHead(head: Buffer): Head {
+  const text = head.toString('latin1');
+  const lines = text.split('\r\n');
+  const result: Head = { firstLine: lines[0], contentLength: undefined, chunked: false, upgrade: false, invalid: false };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || (result.contentLength !== undefined && result.contentLength !== Number(value))) result.invalid = true;
+      else result.contentLength = Number(value);
+    } else if (name === 'transfer-encoding') {
+      const codings = value.toLowerCase().split(',').map((c) => c.trim());
+      result.chunked = codings[codings.length - 1] === 'chunked';
+      if (!result.chunked) result.invalid = true; // a body that only ends at close
+    } else if (name === 'upgrade') {
+      result.upgrade = true;
+    }
+  }
+  return result;
+}
+
+class Reader {
+  state: State = 'head';
+  remaining = 0;
+  pending: Buffer | undefined;
+  readonly #onHead: (head: Buffer) => void;
+  readonly #onEnd: () => void;
+
+  constructor(onHead: (head: Buffer) => void, onEnd: () => void) {
+    this.#onHead = onHead;
+    this.#onEnd = onEnd;
+  }
+
+  push(chunk: Buffer): void {
+    let p = 0;
+    while (p < chunk.length && this.state !== 'raw') {
+      switch (this.state) {
+        case 'head': {
+          // Blank lines before a message are allowed (RFC 9112 §2.2) and skipped.
+          if (this.pending === undefined) {
+            while (p < chunk.length && (chunk[p] === 0x0d || chunk[p] === 0x0a)) p++;
+            if (p === chunk.length) return;
+          }
+          const before = this.pending?.length ?? 0;
+          const buf = this.pending === undefined ? chunk.subarray(p) : Buffer.concat([this.pending, chunk.subarray(p)]);
+          const end = buf.indexOf(CRLFCRLF, Math.max(0, before - 3));
+          if (end === -1) {
+            if (buf.length > MAX_HEAD) this.state = 'raw';
+            else this.pending = Buffer.from(buf);
+            return;
+          }
+          p += end + 4 - before;
+          this.pending = undefined;
+          this.#onHead(buf.subarray(0, end));
+          break;
+        }
+        case 'body':
+        case 'chunk-data': {
+          const n = Math.min(this.remaining, chunk.length - p);
+          p += n;
+          this.remaining -= n;
+          if (this.remaining === 0) {
+            if (this.state === 'body') this.#end();
+            else {
+              this.state = 'chunk-crlf';
+              this.remaining = 2;
+            }
+          }
+          break;
+        }
+        case 'chunk-crlf': {
+          const n = Math.min(this.remaining, chunk.length - p);
+          p += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = 'chunk-size';
+          break;
+        }
+        case 'chunk-size':
+        case 'trailer': {
+          const nl = chunk.indexOf(0x0a, p);
+          if (nl === -1) {
+            const rest = chunk.subarray(p);
+            this.pending = this.pending === undefined ? Buffer.from(rest) : Buffer.concat([this.pending, rest]);
+            if (this.pending.length > MAX_LINE) this.state = 'raw';
+            return;
+          }
+          const piece = chunk.subarray(p, nl);
+          const line = (this.pending === undefined ? piece : Buffer.concat([this.pending, piece])).toString('latin1').replace(/\r$/, '');
+          this.pending = undefined;
+          p = nl + 1;
+          if (this.state === 'trailer') {
+            if (line === '') this.#end();
+          } else {
+            const m = /^([0-9a-fA-F]{1,12})(;.*)?\s*$/.exec(line);
+            if (m === null) this.state = 'raw';
+            else {
+              const size = parseInt(m[1], 16);
+              if (size === 0) this.state = 'trailer';
+              else {
+                this.state = 'chunk-data';
+                this.remaining = size;
+              }
+            }
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /** Sets up the body that follows a head: a length, chunks, or nothing. */
+  body(head: Head, hasBody: boolean): void {
+    if (!hasBody) return this.#end();
+    if (head.invalid) {
+      this.state = 'raw';
+    } else if (head.chunked) {
+      this.state = 'chunk-size';
+    } else if (head.contentLength !== undefined && head.contentLength > 0) {
+      this.state = 'body';
+      this.remaining = head.contentLength;
+    } else if (head.contentLength === 0) {
+      this.#end();
+    } else {
+      return; // caller decides: no body (request) or read to close (response)
+    }
+  }
+
+  #end(): void {
+    this.state = 'head';
+    this.#onEnd();
+  }
+}
+
+export class Http1Observer {
+  readonly #events: Http1Events;
+  readonly #outstanding: { method: string; start: number }[] = [];
+  readonly #requests: Reader;
+  readonly #responses: Reader;
+  #answered = 0; // responses whose head was seen and whose body is still passing
+  #now: () => number;
+
+  constructor(events: Http1Events, now: () => number = () => performance.now()) {
+    this.#events = events;
+    this.#now = now;
+    this.#requests = new Reader((head) => this.#requestHead(head), () => {});
+    this.#responses = new Reader((head) => this.#responseHead(head), () => this.#responseEnd());
+  }
+
+  /** Bytes from the client towards the server. */
+  client(chunk: Buffer): void {
+    this.#requests.push(chunk);
+  }
+
+  /** Bytes from the server towards the client. */
+  server(chunk: Buffer): void {
+    this.#responses.push(chunk);
+  }
+
+  /** Whether both directions are still being followed (false after an upgrade or a lost thread). */
+  get following(): boolean {
+    return this.#requests.state !== 'raw' && this.#responses.state !== 'raw';
+  }
+
+  /** No request is waiting for (or receiving) its response. */
+  get idle(): boolean {
+    return this.following && this.#outstanding.length === 0 && this.#answered === 0 && this.#requests.state === 'head' && this.#requests.pending === undefined;
+  }
+
+  #requestHead(buf: Buffer): void {
+    const head = parseHead(buf);
+    const space = head.firstLine.indexOf(' ');
+    const method = space > 0 ? head.firstLine.slice(0, space) : '';
+    if (!/^[A-Z]{1,16}$/.test(method)) {
+      this.#requests.state = 'raw';
+      return;
+    }
+    this.#outstanding.push({ method, start: this.#now() });
+    this.#events.request(method);
+    if (method === 'CONNECT') {
+      this.#requests.state = 'raw';
+      return;
+    }
+    this.#requests.body(head, true);
+  }
+
+  #responseHead(buf: Buffer): void {
+    const head = parseHead(buf);
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.firstLine);
+    const request = this.#outstanding[0];
+    if (m === null || request === undefined) {
+      this.#responses.state = 'raw';
+      return;
+    }
+    const status = Number(m[1]);
+    if (status === 101) {
+      this.#outstanding.shift();
+      this.#events.response(status, this.#now() - request.start);
+      this.#requests.state = 'raw';
+      this.#responses.state = 'raw';
+      return;
+    }
+    if (status < 200) return; // 100 Continue and friends: the final response is still to come
+    this.#outstanding.shift();
+    this.#answered++;
+    this.#events.response(status, this.#now() - request.start);
+    if (request.method === 'CONNECT' && status < 300) {
+      this.#responses.state = 'raw';
+      return;
+    }
+    const noBody = request.method === 'HEAD' || status === 204 || status === 304;
+    this.#responses.body(head, !noBody);
+    if (!noBody && !head.chunked && head.contentLength === undefined) this.#responses.state = 'raw'; // read to close
+  }
+
+  #responseEnd(): void {
+    if (this.#answered > 0) this.#answered--;
+    if (this.idle) this.#events.idle();
+  }
+}

@@ -1,0 +1,121 @@
+import * as net from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.ts';
+import type { CredentialSource } from './credentials.ts';
+import { ConnectionRegistry, type OriginalDestinationLookup, type ProxyContext } from './context.ts';
+import { MeshTls } from './tls.ts';
+import { ProxyMetrics } from './metrics.ts';
+import { Inbound } from './inbound.ts';
+import { handleOutbound } from './outbound.ts';
+import { createAdminServer } from './admin.ts';
+import type { InboundPolicy } from './policy.ts';
+import type { PortSet } from './ports.ts';
+
+// Puts the proxy together: three listeners over one shared TLS state, metrics registry and
+// connection registry. Everything that touches the outside world (where the original
+// destination comes from, where discovery answers come from, where the certificate comes
+// from) is passed in, so tests run the real proxy on loopback with fixed answers.
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ProxyOptions {
+  inbound: ListenAddress;
+  outbound: ListenAddress;
+  admin?: ListenAddress;
+  credentials: CredentialSource;
+  discovery: { lookup(ip: string): string | undefined };
+  originalDestination: OriginalDestinationLookup;
+  /** Reroutes outbound dials (tests on loopback); the destination itself by default. */
+  dial?(destination: { address: string; port: number }): { host: string; port: number };
+  policy: InboundPolicy;
+  opaquePorts: PortSet;
+  detectTimeoutMs?: number;
+  log: Logger;
+  registry: Registry;
+}
+
+export interface RunningProxy {
+  readonly inboundPort: number;
+  readonly outboundPort: number;
+  readonly adminPort: number | undefined;
+  readonly metrics: ProxyMetrics;
+  readonly connections: ConnectionRegistry;
+  /** Stops accepting, lets connections finish for up to graceMs, then cuts the rest. */
+  shutdown(graceMs: number): Promise<{ cut: number }>;
+}
+
+function listen(server: net.Server | HttpServer, at: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const tls = new MeshTls({ source: options.credentials });
+  const ctx: ProxyContext = {
+    log: options.log,
+    metrics: new ProxyMetrics(options.registry),
+    tls,
+    connections: new ConnectionRegistry(),
+    originalDestination: options.originalDestination,
+    policy: options.policy,
+    opaquePorts: options.opaquePorts,
+    detectTimeoutMs: options.detectTimeoutMs ?? 1000,
+  };
+  const inbound = new Inbound(ctx);
+  const inboundServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => inbound.handle(socket));
+  const selfPorts = new Set<number>();
+  const outboundServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+    handleOutbound(ctx, { lookup: (ip) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts }, socket),
+  );
+  let shuttingDown = false;
+  const admin = options.admin
+    ? createAdminServer({
+        registry: options.registry,
+        ready: () => (shuttingDown ? { ok: false, reason: 'shutting down' } : tls.ready() ? { ok: true } : { ok: false, reason: 'no valid workload certificate' }),
+      })
+    : undefined;
+
+  const inboundPort = await listen(inboundServer, options.inbound);
+  const outboundPort = await listen(outboundServer, options.outbound);
+  selfPorts.add(outboundPort);
+  selfPorts.add(inboundPort);
+  const adminPort = admin && options.admin ? await listen(admin, options.admin) : undefined;
+  if (adminPort !== undefined) selfPorts.add(adminPort);
+  options.log.info({ inboundPort, outboundPort, adminPort, identity: tls.identity }, 'proxy listening');
+  tls.onRotate((c) => options.log.info({ identity: c.identity, notAfter: c.notAfter.toISOString() }, 'workload certificate installed'));
+
+  return {
+    inboundPort,
+    outboundPort,
+    adminPort,
+    metrics: ctx.metrics,
+    connections: ctx.connections,
+    async shutdown(graceMs: number) {
+      shuttingDown = true;
+      inboundServer.close();
+      outboundServer.close();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)));
+      const outcome = await Promise.race([ctx.connections.drain().then(() => 'drained' as const), expired]);
+      clearTimeout(timer);
+      const cut = outcome === 'expired' ? ctx.connections.size : 0;
+      if (cut > 0) ctx.connections.destroyAll();
+      options.credentials.stop();
+      if (admin) {
+        admin.closeAllConnections();
+        await new Promise((resolve) => admin.close(resolve));
+      }
+      options.log.info({ outcome, cut }, 'proxy stopped');
+      return { cut };
+    },
+  };
+}

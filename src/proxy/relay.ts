@@ -1,0 +1,72 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { noteErrno } from './metrics.ts';
+
+// The byte pipe between the two halves of a proxied connection. stream.pipe gives
+// backpressure (a slow reader pauses the other side's socket); allowHalfOpen on both sockets
+// lets one direction finish (FIN, or TLS close_notify) while the other keeps flowing; an error
+// on one side resets the other, so a peer's RST shows up as an RST to the app and vice versa.
+
+export interface RelayHandle {
+  /** Ends both directions gracefully (FIN / close_notify); used by drain at an idle point. */
+  end(): void;
+  /** Tears both sides down at once. */
+  destroy(): void;
+  readonly closed: Promise<void>;
+}
+
+// A TLS socket cannot send an RST itself; the TCP socket under it can.
+const rawOf = new WeakMap<TLSSocket, Socket>();
+
+export function registerRaw(tlsSocket: TLSSocket, raw: Socket): void {
+  rawOf.set(tlsSocket, raw);
+}
+
+/** Closes with an RST where the TCP socket is reachable, otherwise an ordinary destroy. */
+export function reset(socket: Socket): void {
+  const raw = socket instanceof TLSSocket ? rawOf.get(socket) : socket;
+  if (raw !== undefined && !raw.destroyed && !(raw instanceof TLSSocket)) {
+    try {
+      raw.resetAndDestroy();
+    } catch {
+      // the handle is already gone; destroy below is all that is left
+    }
+  }
+  if (!socket.destroyed) socket.destroy();
+}
+
+export function relay(client: Socket, server: Socket): RelayHandle {
+  let pending = 2;
+  let resolve!: () => void;
+  const closed = new Promise<void>((r) => (resolve = r));
+  const onClose = (): void => {
+    if (--pending === 0) resolve();
+  };
+  const wire = (from: Socket, to: Socket): void => {
+    from.once('error', (error: Error) => {
+      noteErrno(from, error);
+      // A side that failed (reset, refused, failed handshake) must not look like a clean end
+      // of stream to the other: pass a reset on.
+      reset(to);
+    });
+    from.once('close', (hadError: boolean) => {
+      onClose();
+      if (hadError) to.destroy();
+      else if (!to.destroyed && to.writableEnded && to.readableEnded) to.destroy();
+    });
+    from.pipe(to);
+  };
+  wire(client, server);
+  wire(server, client);
+  return {
+    closed,
+    end() {
+      client.end();
+      server.end();
+    },
+    destroy() {
+      client.destroy();
+      server.destroy();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tls from 'node:tls';
+import * as net from 'node:net';
+import fc from 'fast-check';
+import { detect, H2_PREFACE } from '../../src/proxy/sniff.ts';
+import { Http1Observer } from '../../src/proxy/http1.ts';
+import { parsePortList, PortListError } from '../../src/proxy/ports.ts';
+import { buildDiscoveryTable, parseDiscoveryText, DiscoveryError } from '../../src/proxy/discovery.ts';
+import { decideInbound } from '../../src/proxy/policy.ts';
+import { meshAlpn, parseMeshAlpn, identityOf, provesIdentity } from '../../src/proxy/mesh.ts';
+
+/** The bytes of a real ClientHello that node:tls sends for these options. */
+function clientHello(options: tls.ConnectionOptions): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const server = net.createServer((s) => {
+      s.once('data', (c: Buffer) => {
+        resolve(c);
+        s.destroy();
+        server.close();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const t = tls.connect({ ...options, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, rejectUnauthorized: false });
+      t.on('error', () => {});
+    });
+  });
+}
+
+test('detect: a real ClientHello yields its SNI and ALPN; its first bytes alone ask for more', async () => {
+  const hello = await clientHello({ servername: 'web.b.serviceaccount.identity.weft.cluster.local', ALPNProtocols: [meshAlpn(8080)] });
+  assert.deepEqual(detect(hello), { kind: 'tls', sni: 'web.b.serviceaccount.identity.weft.cluster.local', alpn: ['weft.mesh/1;port=8080'] });
+  for (const n of [1, 5, 6, 100, hello.length - 1]) assert.equal(detect(hello.subarray(0, n)).kind, 'need-more', `prefix ${n}`);
+  const plain = await clientHello({ ALPNProtocols: ['h2', 'http/1.1'] });
+  const found = detect(plain);
+  assert.equal(found.kind, 'tls');
+  if (found.kind === 'tls') assert.deepEqual(found.alpn, ['h2', 'http/1.1']);
+});
+
+test('detect: HTTP/1, HTTP/2 preface, and everything else', () => {
+  assert.equal(detect(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).kind, 'http1');
+  assert.equal(detect(Buffer.from('POST /a?b=c HTTP/1.0\r\n')).kind, 'http1');
+  assert.equal(detect(Buffer.from('GE')).kind, 'need-more');
+  assert.equal(detect(Buffer.from('GET /x')).kind, 'need-more');
+  assert.equal(detect(Buffer.from('GET /x y HTTP/1.1\r\n')).kind, 'opaque');
+  assert.equal(detect(Buffer.from('HELLO world\r\n')).kind, 'opaque');
+  assert.equal(detect(H2_PREFACE).kind, 'http2');
+  assert.equal(detect(H2_PREFACE.subarray(0, 10)).kind, 'need-more');
+  assert.equal(detect(Buffer.from([0x16, 0x01, 0x00])).kind, 'opaque');
+  assert.equal(detect(Buffer.from('SSH-2.0-OpenSSH\r\n')).kind, 'opaque');
+});
+
+test('detect never throws and always settles once it has enough bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), (bytes) => {
+      const r = detect(Buffer.from(bytes));
+      assert.ok(['need-more', 'tls', 'http1', 'http2', 'opaque'].includes(r.kind));
+    }),
+  );
+  assert.notEqual(detect(Buffer.alloc(25 * 1024, 0x41)).kind, 'need-more');
+});
+
+function watch(): { events: string[]; observer: Http1Observer } {
+  const events: string[] = [];
+  let t = 0;
+  const observer = new Http1Observer(
+    { request: (m) => events.push(`req ${m}`), response: (s, ms) => events.push(`res ${s} ${ms}`), idle: () => events.push('idle') },
+    () => (t += 5),
+  );
+  return { events, observer };
+}
+
+test('http1: keep-alive with content-length and chunked bodies, split at every byte', () => {
+  const requests = 'POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\n\r\nHEAD /c HTTP/1.1\r\n\r\n';
+  const responses =
+    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nTrailer: 1\r\n\r\n' +
+    'HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnopHTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n';
+  for (const step of [1, 2, 7, 1000]) {
+    const { events, observer } = watch();
+    const req = Buffer.from(requests);
+    for (let i = 0; i < req.length; i += step) observer.client(req.subarray(i, i + step));
+    const res = Buffer.from(responses);
+    for (let i = 0; i < res.length; i += step) observer.server(res.subarray(i, i + step));
+    assert.deepEqual(events.filter((e) => !e.startsWith('res')).slice(0, 3), ['req POST', 'req GET', 'req HEAD'], `step ${step}`);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('res') || e === 'idle').map((e) => e.replace(/ \d+$/, '')),
+      ['res 201', 'res 404', 'res 200', 'idle'],
+      `step ${step}`,
+    );
+    assert.ok(observer.idle);
+  }
+});
+
+test('http1: an upgrade or a body read to close stops the parsing, never the bytes', () => {
+  const { events, observer } = watch();
+  observer.client(Buffer.from('GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'));
+  observer.server(Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello'));
+  assert.equal(observer.following, false);
+  observer.client(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+  assert.deepEqual(events.map((e) => e.replace(/ \d+$/, '')), ['req GET', 'res 101']);
+  const close = watch();
+  close.observer.client(Buffer.from('GET / HTTP/1.0\r\n\r\n'));
+  close.observer.server(Buffer.from('HTTP/1.0 200 OK\r\n\r\nuntil close'));
+  assert.equal(close.observer.following, false);
+  assert.equal(close.observer.idle, false);
+});
+
+test('http1: latency is measured from request head to response head', () => {
+  const { events, observer } = watch();
+  observer.client(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+  observer.server(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
+  assert.deepEqual(events, ['req GET', 'res 204 5', 'idle']);
+});
+
+test('ports: lists and ranges, with errors that name the bad item', () => {
+  const set = parsePortList(['25, 443', '8000-8100']);
+  assert.ok(set.has(25) && set.has(443) && set.has(8000) && set.has(8050) && set.has(8100));
+  assert.ok(!set.has(26) && !set.has(8101));
+  assert.equal(set.text, '25,443,8000-8100');
+  assert.throws(() => parsePortList('80,x'), PortListError);
+  assert.throws(() => parsePortList('0'), /invalid port "0"/);
+  assert.throws(() => parsePortList('90-80'), /below the start/);
+  assert.equal(parsePortList('').has(80), false);
+});
+
+test('discovery: parse, look up (IPv4-mapped too), and reject malformed entries with their index', () => {
+  const table = buildDiscoveryTable(parseDiscoveryText(JSON.stringify({ endpoints: [{ ip: '10.1.2.3', identity: 'default.ns.serviceaccount.identity.weft.cluster.local' }] })));
+  assert.equal(table.lookup('10.1.2.3'), 'default.ns.serviceaccount.identity.weft.cluster.local');
+  assert.equal(table.lookup('::ffff:10.1.2.3'), 'default.ns.serviceaccount.identity.weft.cluster.local');
+  assert.equal(table.lookup('10.1.2.4'), undefined);
+  assert.throws(() => parseDiscoveryText('{"endpoints":[{"ip":"10.1.2.3","identity":"ok.x"},{"ip":"nope","identity":"a"}]}'), /endpoints\[1\]\.ip/);
+  assert.throws(() => parseDiscoveryText('{"endpoints":[{"ip":"10.1.2.3","identity":"Bad Name"}]}'), /endpoints\[0\]\.identity/);
+  assert.throws(() => parseDiscoveryText('[]'), DiscoveryError);
+  assert.throws(() => parseDiscoveryText('{'), /not JSON/);
+});
+
+test('policy: permissive, required ports, all-authenticated and deny', () => {
+  const ports = parsePortList('8443');
+  const permissive = { defaultPolicy: 'all-unauthenticated' as const, requireIdentityPorts: ports };
+  assert.deepEqual(decideInbound(permissive, 80, undefined), { allow: true });
+  assert.deepEqual(decideInbound(permissive, 8443, undefined), { allow: false, reason: 'identity-required' });
+  assert.deepEqual(decideInbound(permissive, 8443, 'a.b'), { allow: true });
+  assert.deepEqual(decideInbound({ ...permissive, defaultPolicy: 'all-authenticated' }, 80, undefined), { allow: false, reason: 'unauthenticated' });
+  assert.deepEqual(decideInbound({ ...permissive, defaultPolicy: 'all-authenticated' }, 80, 'a.b'), { allow: true });
+  assert.deepEqual(decideInbound({ ...permissive, defaultPolicy: 'deny' }, 80, 'a.b'), { allow: false, reason: 'policy-deny' });
+});
+
+test('mesh ALPN ids and identity names', () => {
+  assert.deepEqual(parseMeshAlpn(meshAlpn(8080)), { port: 8080 });
+  assert.deepEqual(parseMeshAlpn('weft.mesh/1'), { port: undefined });
+  assert.equal(parseMeshAlpn('weft.mesh/1;port=70000'), undefined);
+  assert.equal(parseMeshAlpn('h2'), undefined);
+  assert.equal(parseMeshAlpn(false), undefined);
+  const san = 'URI:spiffe://cluster.local/ns/b/sa/web, DNS:web.b.serviceaccount.identity.weft.cluster.local';
+  assert.equal(identityOf(san), 'web.b.serviceaccount.identity.weft.cluster.local');
+  assert.ok(provesIdentity(san, 'web.b.serviceaccount.identity.weft.cluster.local'));
+  assert.ok(!provesIdentity(san, 'other.b.serviceaccount.identity.weft.cluster.local'));
+  assert.ok(!provesIdentity('DNS:*.b.serviceaccount.identity.weft.cluster.local', 'web.b.serviceaccount.identity.weft.cluster.local'));
+});
