@@ -306,10 +306,11 @@ export async function issueLeafCertificate(issuer: Issuer, spec: LeafSpec): Prom
   const spki = spkiOf(spec.publicKey);
   const publicKey = new x509.PublicKey(spki);
   const now = spec.now ?? new Date();
-  const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
+  // Whole seconds, as X.509 stores them, so the dates we report equal the certificate's.
+  const notBefore = new Date(Math.floor((now.getTime() - CLOCK_SKEW_MS) / 1000) * 1000);
   const lifetime = spec.lifetimeMs ?? DEFAULT_WORKLOAD_LIFETIME_MS;
   if (!Number.isFinite(lifetime) || lifetime <= 0) throw new Error(`certificate lifetime must be positive, got ${lifetime} ms`);
-  const notAfter = new Date(Math.min(now.getTime() + lifetime, ready.notAfter.getTime()));
+  const notAfter = new Date(Math.floor(Math.min(now.getTime() + lifetime, ready.notAfter.getTime()) / 1000) * 1000);
   if (notAfter <= now) throw new Error('issuer certificate has expired');
   const isRsa = (publicKey.algorithm as { name: string }).name.startsWith('RSA');
   const usages = x509.KeyUsageFlags.digitalSignature | (isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);

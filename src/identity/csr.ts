@@ -78,16 +78,20 @@ export function csrNameMismatch(csr: ParsedCsr, allowed: { dnsName: string; spif
   return undefined;
 }
 
-/** Builds a CSR for a workload key (the proxy side). */
-export async function createCsr(key: GeneratedKey, names: { dnsName: string; spiffeId?: string }): Promise<string> {
+/**
+ * Builds a CSR for a workload key (the proxy side). Names are optional: the service takes the
+ * identity from the token, and refuses a CSR only when the names it does carry disagree.
+ */
+export async function createCsr(key: GeneratedKey, names: { dnsName?: string; spiffeId?: string } = {}): Promise<string> {
   const keys = await toCryptoKeyPair(key);
-  const sanItems: { type: 'dns' | 'url'; value: string }[] = [{ type: 'dns', value: names.dnsName }];
+  const sanItems: { type: 'dns' | 'url'; value: string }[] = [];
+  if (names.dnsName !== undefined) sanItems.push({ type: 'dns', value: names.dnsName });
   if (names.spiffeId !== undefined) sanItems.push({ type: 'url', value: names.spiffeId });
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [{ CN: [names.dnsName] }],
+    ...(names.dnsName !== undefined ? { name: [{ CN: [names.dnsName] }] } : {}),
     keys: keys as unknown as X509KeyPair,
     signingAlgorithm: signingAlgorithmFor(key.privateKey) as X509Algorithm,
-    extensions: [new x509.SubjectAlternativeNameExtension(sanItems)],
+    extensions: sanItems.length > 0 ? [new x509.SubjectAlternativeNameExtension(sanItems)] : [],
   });
   return csr.toString('pem');
 }
