@@ -21,8 +21,17 @@ export const proxyInitFlags = {
 
 const USAGE = 'Usage: weft proxy-init [flags]\n\nRedirects the pod\'s TCP traffic through the proxy with iptables (nat table), then exits.';
 
-export async function runProxyInit(argv: readonly string[], env: NodeJS.ProcessEnv, run: Runner, out: (text: string) => void): Promise<number> {
-  const { flags, positionals, help } = parseFlags(proxyInitFlags, argv, env);
+export interface ProxyInitDeps {
+  env: NodeJS.ProcessEnv;
+  run: Runner;
+  out: (text: string) => void;
+  /** Defaults to reading /proc/self/status. */
+  missingCapabilities?: () => Promise<string[]>;
+}
+
+export async function runProxyInit(argv: readonly string[], deps: ProxyInitDeps): Promise<number> {
+  const { run, out } = deps;
+  const { flags, positionals, help } = parseFlags(proxyInitFlags, argv, deps.env);
   if (help) {
     out(formatHelp(USAGE, proxyInitFlags));
     return 0;
@@ -32,13 +41,17 @@ export async function runProxyInit(argv: readonly string[], env: NodeJS.ProcessE
   if (!isLogLevel(level)) throw new UsageError(`--log-level: expected fatal, error, warn, info, debug, trace or silent, got ${JSON.stringify(level)}`);
   const settings = settingsFromFlags(flags);
   const log = createLogger('proxy-init', level);
+  const skipped = settings.ipv6 ? [] : settings.subnetsToIgnore.filter((s) => s.family === 6).map((s) => s.cidr);
+  if (skipped.length > 0) log.warn({ subnets: skipped }, 'IPv6 subnets in --subnets-to-ignore have no effect without --ipv6');
   try {
     if (flags['dry-run']) {
       out(formatPlan(await plan(settings, run, true)));
       return 0;
     }
-    const report = await apply(settings, run);
-    log.info({ backend: report.backend, reason: report.backendReason, families: report.families }, 'iptables rules applied');
+    const report = await apply(settings, run, deps.missingCapabilities);
+    for (const f of report.families) log.debug({ restore: f.restore, script: f.script }, 'applied iptables-restore input');
+    const families = report.families.map((f) => ({ family: f.family, restore: f.restore, rules: f.rules }));
+    log.info({ backend: report.backend, reason: report.backendReason, families }, 'iptables rules applied');
     return 0;
   } catch (error) {
     log.error({ err: error }, 'proxy-init failed');
@@ -50,5 +63,5 @@ export async function runProxyInit(argv: readonly string[], env: NodeJS.ProcessE
 
 export const command: Command = {
   summary: "write the iptables rules that send the pod's TCP through the proxy (init container)",
-  run: (argv) => runProxyInit(argv, process.env, runProgram, (text) => process.stdout.write(text)),
+  run: (argv) => runProxyInit(argv, { env: process.env, run: runProgram, out: (text) => process.stdout.write(text) }),
 };

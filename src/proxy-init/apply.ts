@@ -78,11 +78,11 @@ export function formatPlan(p: Plan): string {
 export interface ApplyReport {
   backend: Backend;
   backendReason: string;
-  families: { family: Family; restore: string; rules: number }[];
+  families: { family: Family; restore: string; rules: number; script: string }[];
 }
 
-export async function apply(settings: ProxyInitSettings, run: Runner): Promise<ApplyReport> {
-  const missing = await missingOwnCapabilities();
+export async function apply(settings: ProxyInitSettings, run: Runner, missingCapabilities: () => Promise<string[]> = missingOwnCapabilities): Promise<ApplyReport> {
+  const missing = await missingCapabilities();
   if (missing.length > 0) throw new ProxyInitError(capabilityAdvice(missing));
   const p = await plan(settings, run);
   const report: ApplyReport = { backend: p.backend, backendReason: p.backendReason, families: [] };
@@ -95,7 +95,7 @@ export async function apply(settings: ProxyInitSettings, run: Runner): Promise<A
     if (after.code !== 0) throw new ProxyInitError(`reading the rules back failed: ${describeRunFailure(f.save, after)}`);
     const check = checkApplied(after.stdout);
     if (!check.ok) throw new ProxyInitError(`the nat table is not as expected after applying: ${check.problems.join('; ')}`);
-    report.families.push({ family: f.family, restore: f.restore, rules: f.script.split('\n').filter((l) => l.startsWith('-A ')).length });
+    report.families.push({ family: f.family, restore: f.restore, rules: f.script.split('\n').filter((l) => l.startsWith('-A ')).length, script: f.script });
   }
   return report;
 }

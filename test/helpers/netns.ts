@@ -332,8 +332,52 @@ socket.on('close', () => process.exit(0));
 socket.on('error', (error) => { process.stdout.write('error: ' + (error.code ?? error.message)); process.exit(0); });
 `;
 
+const NAME = /^weft-[a-z0-9]+-(\d+)-\d+-[0-9a-f]{4}$/;
+
+/**
+ * Deletes namespaces this harness left behind in runs that were killed outright (the exit
+ * hook cannot run on SIGKILL). Only names whose creating process is gone are touched, so
+ * other test runs on the same machine keep theirs. Returns the names deleted.
+ */
+export function removeStaleNamespaces(): string[] {
+  let listing: string;
+  try {
+    listing = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const line of listing.split('\n')) {
+    const name = line.split(' ')[0];
+    const pid = Number(NAME.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+      removed.push(name);
+    } catch {
+      // someone else got there first
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let staleRemoved = false;
+
 export async function createTestNet(options: TestNetOptions): Promise<TestNet> {
   installExitHook();
+  if (!staleRemoved) {
+    staleRemoved = true;
+    removeStaleNamespaces();
+  }
   const x = options.subnet ?? 1;
   if (!Number.isInteger(x) || x < 0 || x > 255) throw new Error(`subnet must be 0-255, got ${x}`);
   if (!Number.isInteger(options.pods) || options.pods < 1 || options.pods > 250) throw new Error(`pods must be 1-250, got ${options.pods}`);
