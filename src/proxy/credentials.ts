@@ -73,3 +73,36 @@ export function mutableCredentials(initial?: Credentials): CredentialSource & { 
     stop: () => {},
   };
 }
+
+/** What the proxy needs of src/identity/client.ts's IdentityClient (kept structural on purpose). */
+export interface IdentityClientLike {
+  current(): { keyPem: string; certChainPem: string; trustAnchorsPem: string; notAfter: Date; dnsName: string } | undefined;
+  onRotate(listener: (cert: { keyPem: string; certChainPem: string; trustAnchorsPem: string; notAfter: Date; dnsName: string }) => void): unknown;
+  stop(): void;
+}
+
+/** Certificates from the controller's identity service; the mesh identity is the DNS name. */
+export function identityClientCredentials(client: IdentityClientLike): CredentialSource {
+  const convert = (c: NonNullable<ReturnType<IdentityClientLike['current']>>): Credentials => ({
+    keyPem: c.keyPem,
+    certChainPem: c.certChainPem,
+    trustAnchorsPem: c.trustAnchorsPem,
+    identity: c.dnsName,
+    notAfter: c.notAfter,
+  });
+  let last: { from: unknown; to: Credentials } | undefined;
+  const cached = (c: NonNullable<ReturnType<IdentityClientLike['current']>>): Credentials => {
+    if (last?.from !== c) last = { from: c, to: convert(c) };
+    return last.to;
+  };
+  return {
+    current: () => {
+      const c = client.current();
+      return c === undefined ? undefined : cached(c);
+    },
+    onRotate: (listener) => {
+      client.onRotate((c) => listener(cached(c)));
+    },
+    stop: () => client.stop(),
+  };
+}

@@ -1,0 +1,84 @@
+import type { Command } from '../cli.ts';
+import { formatHelp, parseFlags } from '../util/flags.ts';
+import { createLogger } from '../log.ts';
+import { createRegistry } from '../metrics.ts';
+import { proxyConfig, proxyFlags, type ProxyConfig } from '../proxy/config.ts';
+import { identityClientCredentials, staticCredentials, type CredentialSource } from '../proxy/credentials.ts';
+import { pollDiscovery, staticDiscovery, type DiscoverySource } from '../proxy/discovery-source.ts';
+import { EMPTY_DISCOVERY } from '../proxy/discovery.ts';
+import { startProxy } from '../proxy/proxy.ts';
+import { nativeAvailable, nativeUnavailableReason, originalDestination } from '../proxy-init/original-dst.ts';
+import type { Logger } from '../log.ts';
+import type { Registry } from 'prom-client';
+
+export { proxyFlags };
+
+const USAGE = 'Usage: weft proxy [flags]\n\nThe mTLS sidecar: inbound and outbound listeners for the pod\'s redirected traffic, and the admin server.';
+
+async function credentialsFor(config: ProxyConfig, log: Logger, registry: Registry): Promise<CredentialSource> {
+  const id = config.identity;
+  if (id.kind === 'static') return staticCredentials({ certFile: id.certFile, keyFile: id.keyFile, trustAnchorsPem: id.trustAnchorsPem });
+  const { IdentityClient } = await import('../identity/client.ts');
+  const client = new IdentityClient({
+    url: id.url,
+    tokenFile: id.tokenFile,
+    trustAnchorsPem: id.trustAnchorsPem,
+    identityDir: id.identityDir,
+    log,
+    registry,
+    ...(id.localName !== undefined ? { localName: id.localName } : {}),
+  });
+  // Not awaited: the proxy listens (and reports not-ready) until the first certificate lands.
+  client.start().catch((error: Error) => log.error({ err: error.message }, 'identity client stopped before a certificate arrived'));
+  return identityClientCredentials(client);
+}
+
+function discoveryFor(config: ProxyConfig, log: Logger): DiscoverySource {
+  const d = config.discovery;
+  if (d.kind === 'file') return pollDiscovery({ file: d.file, intervalMs: d.intervalMs, log });
+  if (d.kind === 'url') return pollDiscovery({ url: d.url, intervalMs: d.intervalMs, log });
+  return staticDiscovery(EMPTY_DISCOVERY);
+}
+
+export const command: Command = {
+  summary: 'run the mTLS sidecar proxy',
+  async run(argv) {
+    const parsed = parseFlags(proxyFlags, argv, process.env);
+    if (parsed.help) {
+      process.stdout.write(formatHelp(USAGE, proxyFlags));
+      return 0;
+    }
+    const config = proxyConfig(parsed.flags);
+    const log = createLogger('proxy', config.logLevel).child({ pod: config.pod.name, namespace: config.pod.namespace });
+    const registry = createRegistry('proxy');
+    if (!nativeAvailable()) log.warn({ reason: nativeUnavailableReason() }, 'original destinations unknown: redirected connections will be refused');
+    const credentials = await credentialsFor(config, log, registry);
+    const discovery = discoveryFor(config, log);
+    await discovery.loaded;
+    const proxy = await startProxy({
+      inbound: { host: '0.0.0.0', port: config.inboundPort },
+      outbound: { host: '127.0.0.1', port: config.outboundPort },
+      admin: { host: '0.0.0.0', port: config.adminPort },
+      credentials,
+      discovery,
+      originalDestination,
+      policy: { defaultPolicy: config.defaultInboundPolicy, requireIdentityPorts: config.requireIdentityPorts },
+      opaquePorts: config.opaquePorts,
+      detectTimeoutMs: config.detectTimeoutMs,
+      log,
+      registry,
+    });
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal, graceMs: config.shutdownGraceMs, open: proxy.connections.size }, 'draining');
+        discovery.stop();
+        void proxy.shutdown(config.shutdownGraceMs).then(() => resolve(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};
