@@ -43,7 +43,7 @@ async function runTransform(argv: string[], usage: string, transform: (text: str
     try {
       result = transform(text, { manual: parsed.flags.manual, config });
     } catch (error) {
-      process.stderr.write(`${path}: ${(error as Error).message}\n`);
+      process.stderr.write(`${path === '-' ? 'stdin' : path}: ${(error as Error).message}\n`);
       failed = true;
       continue;
     }

@@ -165,6 +165,8 @@ export function uninjectManifests(text: string): ManifestResult {
     const first = isRecord(containers[0]) ? containers[0].name : undefined;
     if (changed && annotations && annotations['kubectl.kubernetes.io/default-container'] === first) delete annotations['kubectl.kubernetes.io/default-container'];
     if (annotations && Object.keys(annotations).length === 0) delete metadata!.annotations;
+    if (changed && labels && Object.keys(labels).length === 0) delete metadata!.labels;
+    if (changed && metadata && Object.keys(metadata).length === 0) delete template.metadata;
     line.result = changed ? 'uninjected' : 'unchanged';
   });
 }
