@@ -37,7 +37,7 @@ const pod = fc.record(
 test('property: injectPod never throws, and every patch it returns applies to the pod it was given', () => {
   fc.assert(
     fc.property(pod, fc.constantFrom('demo', 'plain', 'kube-system'), (object, namespace) => {
-      const enabled = namespace === 'demo' ? { 'linkerd.io/inject': 'enabled' } : {};
+      const enabled: Record<string, string> = namespace === 'demo' ? { 'linkerd.io/inject': 'enabled' } : {};
       const result = injectPod({ pod: object as KubeObject, namespace, namespaceAnnotations: enabled, config: testConfig(), serverVersion: { major: 1, minor: 30 } });
       if (result.patch.length > 0) {
         const patched = applyPatch(object as KubeObject, result.patch) as { spec: { containers?: { name?: unknown }[]; initContainers?: { name?: unknown }[] } };
