@@ -58,7 +58,8 @@ export function formatHelp(usage: string, specs: FlagSpecs): string {
   for (const [name, spec] of Object.entries(specs)) {
     const def = spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '' : ` (default ${JSON.stringify(spec.default)})`;
     const env = spec.env ? ` [$${spec.env}]` : '';
-    lines.push(`  --${name}${spec.type === 'boolean' ? '' : ' VALUE'}`.padEnd(34) + spec.help + def + env);
+    const flag = `  --${name}${spec.type === 'boolean' ? '' : ' VALUE'}`;
+    lines.push(`${flag.padEnd(34)}${flag.length >= 34 ? ' ' : ''}${spec.help}${def}${env}`);
   }
   return lines.join('\n') + '\n';
 }
