@@ -33,12 +33,8 @@ const GO_BOOL = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', '
 
 export function validateAuthorizationPolicy(object: Obj, f: Findings): void {
   const meta = checkIstioObject(f, object, 'AuthorizationPolicy');
-  const spec = readObject(f, object, 'spec', '');
-  if (!spec) {
-    if (object.spec !== undefined && object.spec !== null) return;
-    f.error('spec', 'required: an object (use spec: {} for a policy that allows nothing)');
-    return;
-  }
+  // A missing spec decodes as spec: {}, the standard allow-nothing policy.
+  const spec = readObject(f, object, 'spec', '') ?? {};
 
   let action = 'ALLOW';
   const rawAction = readString(f, spec, 'action', 'spec');
