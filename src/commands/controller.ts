@@ -5,7 +5,7 @@ import { createLogger } from '../log.ts';
 import { formatHelp, parseFlags } from '../util/flags.ts';
 import { controllerConfigFromFlags, controllerFlagSpecs } from '../controller/config.ts';
 import { startController } from '../controller/run.ts';
-import { ensureDevelopmentCertificates, exampleCurl } from '../controller/standalone.ts';
+import { ensureDevelopmentCertificates, ensureDevelopmentIdentity, exampleCurl } from '../controller/standalone.ts';
 
 export { controllerFlagSpecs };
 
@@ -30,6 +30,13 @@ export const command: Command = {
       if (!argv.some((arg) => arg.startsWith('--address'))) flags.address = '127.0.0.1';
       if (!argv.some((arg) => arg.startsWith('--admin-address'))) flags['admin-address'] = '127.0.0.1';
       flags['cluster-state'] ??= new URL('cluster/', EXAMPLES).pathname;
+      if (!flags['identity-disabled']) {
+        const identity = await ensureDevelopmentIdentity(flags['state-dir'] ?? '.weft/standalone');
+        if (!argv.some((arg) => arg.startsWith('--identity-issuer-dir'))) flags['identity-issuer-dir'] = identity.issuerDir;
+        flags['identity-jwks'] ??= identity.jwksFile;
+        flags['identity-issuer'] ??= identity.tokenIssuer;
+        if (!argv.some((arg) => arg.startsWith('--identity-address'))) flags['identity-address'] = '127.0.0.1';
+      }
     }
     const config = await controllerConfigFromFlags(flags, await version());
     const log = createLogger('controller', config.logLevel);
@@ -38,7 +45,9 @@ export const command: Command = {
       const example = resolve(new URL('admission/pod-create.json', EXAMPLES).pathname);
       process.stdout.write(
         `\nweft controller (standalone) is serving https://127.0.0.1:${controller.admissionPort}/inject and /validate; ` +
-          `metrics on http://127.0.0.1:${controller.adminPort}/metrics\nTry the example AdmissionReview (a Deployment's pod in an annotated namespace):\n\n` +
+          `metrics on http://127.0.0.1:${controller.adminPort}/metrics` +
+          (controller.identity ? `; identity CA on https://127.0.0.1:${controller.identity.port}/v1/certify` : '') +
+          `\nTry the example AdmissionReview (a Deployment's pod in an annotated namespace):\n\n` +
           `${exampleCurl(resolve(config.stateDir, 'ca.crt'), controller.admissionPort, example)}\n\n`,
       );
     }

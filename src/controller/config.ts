@@ -5,6 +5,8 @@ import { intFlag, UsageError } from '../util/flags.ts';
 import type { FlagSpecs, ParsedFlags } from '../util/flags.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from '../inject/config.ts';
 import type { InjectorConfig } from '../inject/config.ts';
+import { identityFlagSpecs, identityOptionsFromFlags } from '../identity/config.ts';
+import type { IdentityOptions } from '../identity/config.ts';
 
 export const controllerFlagSpecs = {
   address: { type: 'string', default: '0.0.0.0', help: 'address of the HTTPS admission listener' },
@@ -25,6 +27,7 @@ export const controllerFlagSpecs = {
   'log-level': { type: 'string', default: 'info', env: 'WEFT_LOG_LEVEL', help: 'fatal, error, warn, info, debug or trace' },
   standalone: { type: 'boolean', help: 'run on localhost with a development certificate and the example cluster state (no cluster needed)' },
   'state-dir': { type: 'string', default: '.weft/standalone', help: 'where standalone mode keeps its development certificates' },
+  ...identityFlagSpecs,
 } satisfies FlagSpecs;
 
 export type ControllerFlags = ParsedFlags<typeof controllerFlagSpecs>;
@@ -48,6 +51,7 @@ export interface ControllerConfig {
   standalone: boolean;
   stateDir: string;
   injector: InjectorConfig;
+  identity: IdentityOptions;
 }
 
 /** Turns flags into a checked config; every error names its flag. */
@@ -81,6 +85,13 @@ export async function controllerConfigFromFlags(flags: ControllerFlags, version:
       throw new UsageError(`--inject-config: ${(error as Error).message}`);
     }
   }
+  const identity = identityOptionsFromFlags(flags);
+  if (identity.trustDomain !== injector.trustDomain && injectConfigFile === undefined) injector.trustDomain = identity.trustDomain;
+  if (injector.trustAnchorsPEM === '' && !identity.disabled) {
+    // Proxies verify peers and the identity service against the same anchors the issuer chains to.
+    const anchors = identity.trustAnchorsFile ?? `${identity.issuerDir}/ca.crt`;
+    injector.trustAnchorsPEM = await readFile(anchors, 'utf8').catch(() => '');
+  }
   return {
     address: flags.address ?? '0.0.0.0',
     port: intFlag(flags.port, 'port', 0, 65535),
@@ -100,5 +111,6 @@ export async function controllerConfigFromFlags(flags: ControllerFlags, version:
     standalone: flags.standalone,
     stateDir: flags['state-dir'] ?? '.weft/standalone',
     injector,
+    identity,
   };
 }

@@ -10,10 +10,14 @@ import type { ControllerConfig } from './config.ts';
 import { createAdmissionMetrics } from './metrics.ts';
 import { buildAdmissionApp } from './server.ts';
 import { CertificateWatcher } from './tls.ts';
+import { startIdentityServer } from '../identity/server.ts';
+import type { IdentityServer } from '../identity/server.ts';
 
 export interface RunningController {
   admissionPort: number;
   adminPort: number;
+  /** Undefined when the identity service is disabled. */
+  identity: IdentityServer | undefined;
   registry: Registry;
   clusterState: ClusterState;
   /** Readiness off, wait the drain delay, then close listeners and caches. */
@@ -58,6 +62,15 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     validate: { clusterState, clusterDomain: config.clusterDomain },
     tls: { cert: certificate.cert, key: certificate.key, minVersion: config.tlsMinVersion },
   });
+  const identity = config.identity.disabled
+    ? undefined
+    : await startIdentityServer(config.identity, {
+        log,
+        registry,
+        controllerNamespace: config.namespace,
+        ...(config.clusterStateDir === undefined ? { kubeConfig: KubeClusterState.loadKubeConfig(config.kubeconfig) } : {}),
+      });
+
   const admin = buildAdminApp({
     log: log.child({ component: 'admin' }),
     registry,
@@ -65,6 +78,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       if (draining) return 'shutting down';
       if (watcher.certificate === undefined) return 'no serving certificate loaded';
       if (!clusterState.synced()) return 'cluster state cache has not synced yet';
+      if (identity !== undefined && !identity.ready()) return 'identity service has no valid issuer';
       return undefined;
     },
   });
@@ -74,7 +88,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   await admin.listen({ host: config.adminAddress, port: config.adminPort });
   const admissionPort = (app.server.address() as AddressInfo).port;
   const adminPort = (admin.server.address() as AddressInfo).port;
-  log.info({ admissionPort, adminPort, standalone: config.standalone }, 'controller listening');
+  log.info({ admissionPort, adminPort, identityPort: identity?.port, standalone: config.standalone }, 'controller listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown'): Promise<void> => {
@@ -84,6 +98,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
       const timeout = new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([app.close(), timeout]);
+      await identity?.close();
       await admin.close();
       watcher.close();
       await clusterState.close();
@@ -92,5 +107,5 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     })();
     return closing;
   };
-  return { admissionPort, adminPort, registry, clusterState, shutdown };
+  return { admissionPort, adminPort, identity, registry, clusterState, shutdown };
 }

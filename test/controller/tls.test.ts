@@ -36,7 +36,7 @@ async function start(t: import('node:test').TestContext, extra: string[] = []) {
   const flags = parseFlags(controllerFlagSpecs, [
     '--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0',
     `--tls-cert=${join(root, 'tls.crt')}`, `--tls-key=${join(root, 'tls.key')}`,
-    `--cluster-state=${examples}`, '--drain-delay=200ms', ...extra,
+    `--cluster-state=${examples}`, '--drain-delay=200ms', '--identity-disabled', ...extra,
   ]).flags;
   const config = await controllerConfigFromFlags(flags, '0.1.0-test');
   const controller = await startController(config, silentLog);

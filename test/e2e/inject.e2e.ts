@@ -25,7 +25,7 @@ test('e2e: pods that a Deployment creates in an annotated namespace come back in
   await writeFile(join(dir, 'tls.crt'), certs.serving.certPem);
   await writeFile(join(dir, 'tls.key'), certs.serving.keyPem);
 
-  const flags = parseFlags(controllerFlagSpecs, ['--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${dir}/tls.crt`, `--tls-key=${dir}/tls.key`, `--kubeconfig=${process.env.KUBECONFIG}`, '--drain-delay=0s'], {}).flags;
+  const flags = parseFlags(controllerFlagSpecs, ['--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${dir}/tls.crt`, `--tls-key=${dir}/tls.key`, `--kubeconfig=${process.env.KUBECONFIG}`, '--drain-delay=0s', '--identity-disabled'], {}).flags;
   const controller = await startController(await controllerConfigFromFlags(flags, '0.1.0-e2e'), silentLog);
   t.after(() => controller.shutdown('e2e over'));
   await controller.clusterState.waitForSync();
