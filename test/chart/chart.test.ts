@@ -159,9 +159,9 @@ describe('weft chart', { skip }, () => {
         'authentication.k8s.io|tokenreviews|create',
         'discovery.k8s.io|endpointslices|get,list,watch',
         'linkerd.io|serviceprofiles|get,list,watch',
-        'networking.istio.io|virtualservices|get,list,watch',
+        'networking.istio.io|virtualservices,destinationrules|get,list,watch',
         'security.istio.io|authorizationpolicies|get,list,watch',
-        '|namespaces,pods|get,list,watch',
+        '|namespaces,pods,services|get,list,watch',
       ]);
       const binding = one(docs, 'ClusterRoleBinding', 'weft-weft-controller');
       assert.equal(at(binding, 'roleRef', 'name'), 'weft-weft-controller');
@@ -453,7 +453,7 @@ describe('weft chart', { skip }, () => {
         t.skip(`controller flag specs not available yet: ${(error as Error).message}`);
         return;
       }
-      const check = (docs: RenderedDoc[]) => {
+      const check = async (docs: RenderedDoc[]) => {
         const [command, ...args] = deploymentArgs(docs);
         assert.equal(command, 'controller');
         const specs = { ...controller.controllerFlagSpecs, ...identity.identityFlagSpecs };
@@ -469,9 +469,16 @@ describe('weft chart', { skip }, () => {
           assert.ok(mounts.some((m) => file.startsWith(`${m}/`)), `--${name}=${file} is not on a mounted volume`);
         }
         assert.ok(mounts.includes(String(values['identity-issuer-dir'])));
-        return { values, config };
+        // The controller's own config builder accepts the values too (enums, durations, ports),
+        // reading the rendered ConfigMap where the Deployment mounts it.
+        const configFile = join(tmp, `config-${Math.random().toString(36).slice(2)}.yaml`);
+        writeFileSync(configFile, configYaml);
+        const relocated = args.map((a) => (a.startsWith('--inject-config=') ? `--inject-config=${configFile}` : a));
+        const built = await controller.controllerConfigFromFlags(flags.parseFlags(specs, relocated, { WEFT_NAMESPACE: NS }).flags, '0.1.0');
+        assert.equal(built.injector.trustAnchorsPEM, config.trustAnchorsPEM);
+        return { values, config, built };
       };
-      const defaults = check(render());
+      const defaults = await check(render());
       assert.equal(defaults.values.port, '8443');
       assert.equal(defaults.values['identity-trust-domain'], 'cluster.local');
       assert.equal(defaults.config.controllerNamespace, NS);
@@ -480,16 +487,22 @@ describe('weft chart', { skip }, () => {
       assert.equal(defaults.config.identityUrl, 'https://weft-identity.weft.svc.cluster.local:8080');
 
       // Proxy defaults flow from values into what new pods get.
-      const tuned = check(render(valuesFile('proxy-tuned', {
+      const tuned = await check(render(valuesFile('proxy-tuned', {
         controller: { port: 9443, logLevel: 'debug' },
+        clusterDomain: 'corp.internal',
         identity: { trustDomain: 'example.org', port: 8081 },
         proxy: { image: 'registry.example/weft', version: '9.9.9', logLevel: 'debug', nativeSidecar: true, resources: { memoryLimit: '1Gi' } },
         proxyInit: { iptablesMode: 'nft', ignoreOutboundPorts: '25,3306', skipSubnets: '10.0.0.0/8' },
       })));
       assert.equal(tuned.values.port, '9443');
+      assert.equal(tuned.config.identityAudience, 'identity.l5d.io');
       assert.equal(tuned.values['log-level'], 'debug');
       assert.equal(tuned.config.trustDomain, 'example.org');
-      assert.equal(tuned.config.identityUrl, 'https://weft-identity.weft.svc.cluster.local:8081');
+      assert.equal(tuned.config.identityUrl, 'https://weft-identity.weft.svc.corp.internal:8081');
+      assert.equal(tuned.values['cluster-domain'], 'corp.internal');
+      assert.equal(tuned.built.port, 9443);
+      assert.equal(tuned.built.identity.trustDomain, 'example.org');
+      assert.equal(tuned.built.injector.proxy.logLevel, 'debug');
       assert.equal(tuned.config.proxy.image, 'registry.example/weft');
       assert.equal(tuned.config.proxy.version, '9.9.9');
       assert.equal(tuned.config.proxy.nativeSidecar, true);
@@ -500,7 +513,8 @@ describe('weft chart', { skip }, () => {
       assert.equal(tuned.config.proxyInit.skipSubnets, '10.0.0.0/8');
 
       const badExtra = render(['--set', 'controller.extraArgs[0]=--no-such-flag']);
-      assert.throws(() => check(badExtra), flags.UsageError, 'a flag the controller does not know is caught here, not in a crash loop');
+      await assert.rejects(check(badExtra), flags.UsageError, 'a flag the controller does not know is caught here, not in a crash loop');
+      await assert.rejects(check(render(['--set', 'controller.extraArgs[0]=--on-error=maybe'])), /--on-error/);
     });
   });
 

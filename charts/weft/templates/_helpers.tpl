@@ -232,6 +232,7 @@ here once so the ConfigMap and the Deployment's checksum see the same text.
   "controllerNamespace" .Release.Namespace
   "trustDomain" .Values.identity.trustDomain
   "identityUrl" (include "weft.identityURL" .)
+  "identityAudience" .Values.identity.audience
   "trustAnchorsPEM" (include "weft.trustAnchorPEM" .)
   "proxy" $proxy
   "proxyInit" $proxyInit -}}
