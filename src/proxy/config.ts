@@ -30,7 +30,7 @@ export const proxyFlags = {
   'discovery-file': { type: 'string', help: 'file holding the discovery document, polled', env: 'WEFT_DISCOVERY_FILE' },
   'discovery-interval': { type: 'string', default: '5s', help: 'how often discovery is polled', env: 'WEFT_DISCOVERY_INTERVAL' },
   'require-identity-inbound-ports': { type: 'list', help: 'inbound ports that refuse clients without a mesh identity (comma list, ranges)', env: 'WEFT_REQUIRE_IDENTITY_INBOUND_PORTS' },
-  'opaque-ports': { type: 'list', help: 'inbound ports proxied as opaque TCP without protocol detection', env: 'WEFT_OPAQUE_PORTS' },
+  'opaque-ports': { type: 'list', help: 'ports (inbound, and outbound destinations) proxied as opaque TCP without protocol detection', env: 'WEFT_OPAQUE_PORTS' },
   'default-inbound-policy': { type: 'string', default: 'all-unauthenticated', help: `who may connect inbound: ${INBOUND_POLICIES.join(' | ')}`, env: 'WEFT_DEFAULT_INBOUND_POLICY' },
   'detect-timeout': { type: 'string', default: '1s', help: 'how long inbound waits for a client\'s first bytes before treating it as opaque', env: 'WEFT_PROXY_DETECT_TIMEOUT' },
   'shutdown-grace': { type: 'string', default: '30s', help: 'how long SIGTERM waits for open connections to finish', env: 'WEFT_PROXY_SHUTDOWN_GRACE' },

@@ -6,7 +6,7 @@ import { decideInbound } from './policy.ts';
 import { detect, MAX_DETECT_BYTES } from './sniff.ts';
 import { identityOf, parseMeshAlpn } from './mesh.ts';
 import { registerRaw, relay, reset } from './relay.ts';
-import { observe } from './observe.ts';
+import { observe, opaque } from './observe.ts';
 
 // The inbound side: connections to the pod's ports, redirected to 4143. The first bytes tell
 // mesh TLS meant for this proxy (a ClientHello whose SNI is our identity) from everything
@@ -39,11 +39,10 @@ export class Inbound {
   handle(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.on('error', () => {});
+    // Opaque ports are peeked at too: mesh TLS must still be told from plaintext. Only the
+    // stream inside is left unparsed (see #forward). Server-speaks-first protocols belong on
+    // proxy-init's skip lists, or they wait out the detect timeout here.
     const destination = this.#ctx.originalDestination(socket);
-    if (destination !== undefined && this.#ctx.opaquePorts.has(destination.port)) {
-      this.#plain(socket, destination);
-      return;
-    }
     let buffered: Buffer | undefined;
     const timer = setTimeout(() => finish(), this.#ctx.detectTimeoutMs);
     const onData = (chunk: Buffer): void => {
@@ -126,7 +125,7 @@ export class Inbound {
     });
     this.#ctx.metrics.track(socket, 'src', labels);
     this.#ctx.metrics.track(app, 'dst', labels);
-    const observed = observe(socket, app, () => this.#ctx.metrics.http(labels));
+    const observed = this.#ctx.opaquePorts.has(port) ? opaque() : observe(socket, app, () => this.#ctx.metrics.http(labels));
     this.#ctx.connections.add({ relay: relay(socket, app), observed });
     socket.resume();
   }

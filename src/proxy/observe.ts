@@ -55,3 +55,8 @@ export function observe(client: Socket, server: Socket, recorder: () => HttpReco
   client.on('data', first);
   return state;
 }
+
+/** The Observed of a connection that is never looked at. */
+export function opaque(): Observed {
+  return { protocol: 'opaque', idle: () => false, onIdle: undefined };
+}

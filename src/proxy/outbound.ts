@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import type { ProxyContext } from './context.ts';
 import type { ConnLabels } from './metrics.ts';
 import { relay, reset } from './relay.ts';
-import { observe } from './observe.ts';
+import { observe, opaque } from './observe.ts';
 
 // The outbound side: the app's connections, redirected to 127.0.0.1:4140 by iptables.
 // A meshed destination gets mesh TLS to its proxy; anything else a plain TCP pass-through.
@@ -52,6 +52,7 @@ export function handleOutbound(ctx: ProxyContext, options: OutboundOptions, sock
   });
   ctx.metrics.track(socket, 'src', labels);
   ctx.metrics.track(upstream, 'dst', labels);
-  const observed = observe(socket, upstream, () => ctx.metrics.http(labels));
+  // Opaque ports skip even the metrics-only look at the first bytes: a bare pipe.
+  const observed = ctx.opaquePorts.has(destination.port) ? opaque() : observe(socket, upstream, () => ctx.metrics.http(labels));
   ctx.connections.add({ relay: relay(socket, upstream), observed });
 }
