@@ -8,7 +8,7 @@
 import forge from 'node-forge';
 import { x509 } from './x509.ts';
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { generateKey, toSigningCryptoKey, spkiDer, type KeyType } from './keys.ts';
+import { generateKey, toSigningCryptoKey, fastSigningCrypto, spkiDer, type KeyType } from './keys.ts';
 import { parseCsr, CsrError } from './csr.ts';
 import { pemBlocks, joinPem, randomSerialHex } from './pem.ts';
 import { identityDnsName, identitySpiffeId, type WorkloadIdentity } from './names.ts';
@@ -249,6 +249,7 @@ interface PreparedIssuer {
   subject: x509.Name;
   keyIdHex: string;
   signingKey: Awaited<ReturnType<typeof toSigningCryptoKey>>;
+  crypto: ReturnType<typeof fastSigningCrypto>;
   chain: string[];
   notAfter: Date;
 }
@@ -268,7 +269,10 @@ function prepareIssuer(issuer: Issuer): Promise<PreparedIssuer> {
       const ski = cert.extensions.find((ext): ext is x509.SubjectKeyIdentifierExtension => ext instanceof x509.SubjectKeyIdentifierExtension);
       const keyIdHex = ski ? ski.keyId : Buffer.from(await cert.publicKey.getKeyIdentifier()).toString('hex');
       const chain = issuer.chainPem !== undefined ? pemBlocks(issuer.chainPem) : [certPemBlock];
-      return { subject: cert.subjectName, keyIdHex, signingKey: await toSigningCryptoKey(createPrivateKey(issuer.keyPem)), chain, notAfter: cert.notAfter };
+      const privateKey = createPrivateKey(issuer.keyPem);
+      const signingKey = await toSigningCryptoKey(privateKey);
+      const crypto = fastSigningCrypto(privateKey, signingKey.key, (signingKey.signAlg as { hash: string }).hash.replace('-', '').toLowerCase());
+      return { subject: cert.subjectName, keyIdHex, signingKey, crypto, chain, notAfter: cert.notAfter };
     })();
     entry.catch(() => prepared.delete(issuer));
     prepared.set(issuer, entry);
@@ -339,7 +343,7 @@ export async function issueLeafCertificate(issuer: Issuer, spec: LeafSpec): Prom
       await x509.SubjectKeyIdentifierExtension.create(publicKey),
       new x509.AuthorityKeyIdentifierExtension(ready.keyIdHex),
     ],
-  });
+  }, ready.crypto as unknown as Parameters<typeof x509.X509CertificateGenerator.create>[1]);
   const certPem = cert.toString('pem').replace(/\r\n/g, '\n') + '\n';
   return { certPem, chain: ready.chain, chainPem: joinPem([certPem, ...ready.chain]), notBefore, notAfter, serialNumber: cert.serialNumber };
 }
