@@ -76,7 +76,8 @@ export class KubeClusterState implements ClusterState {
     const state: Tracked = { informer, synced: false, available: true };
     let attempt = 0;
     informer.on('error', (error: unknown) => {
-      if (this.stopped) return;
+      // Before the first sync, startOne's own retry loop owns restarts.
+      if (this.stopped || !state.synced) return;
       const delay = Math.min(30_000, this.backoffMs * 2 ** attempt++) * (0.8 + Math.random() * 0.4);
       this.log.warn({ kind, err: errorMessage(error), retryInMs: Math.round(delay) }, 'watch failed; restarting');
       const timer = setTimeout(() => {

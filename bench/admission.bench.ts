@@ -1,0 +1,136 @@
+// Admission benchmark: throughput and latency of /inject over HTTPS with keep-alive against a
+// no-op handler on the same stack, the cost of pathological pods, and the controller's memory
+// with 10,000 namespaces in its informer cache. Prints tables; asserts nothing.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { Registry } from 'prom-client';
+import { pino } from 'pino';
+import { createWebhookCertificates } from '../src/identity/ca.ts';
+import { buildAdmissionApp } from '../src/controller/server.ts';
+import { createAdmissionMetrics } from '../src/controller/metrics.ts';
+import { defaultInjectorConfig } from '../src/inject/config.ts';
+import { FileClusterState } from '../src/kube/file-state.ts';
+
+const here = new URL('.', import.meta.url).pathname;
+const root = new URL('..', import.meta.url).pathname;
+const seconds = process.env.BENCH_SECONDS ?? '5';
+const dir = await mkdtemp(join(tmpdir(), 'weft-bench-'));
+const certs = await createWebhookCertificates({ service: 'weft-controller', namespace: 'weft', ipAddresses: ['127.0.0.1'] });
+await writeFile(join(dir, 'ca.crt'), certs.ca.certPem);
+await writeFile(join(dir, 'tls.crt'), certs.serving.certPem);
+await writeFile(join(dir, 'tls.key'), certs.serving.keyPem);
+const review = JSON.parse(await readFile(join(root, 'examples/admission/pod-create.json'), 'utf8'));
+await writeFile(join(dir, 'review.json'), JSON.stringify(review));
+
+const server = spawn(process.execPath, [join(here, 'admission-server.ts'), join(dir, 'tls.crt'), join(dir, 'tls.key'), join(root, 'examples/cluster')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [portLine] = (await once(server.stdout, 'data')) as [Buffer];
+const port = portLine.toString().trim();
+
+interface LoadResult { requests: number; errors: number; rps: number; p50: number; p99: number }
+function load(path: string, mode: 'max' | 'rate', param: number, secs = seconds): LoadResult {
+  const result = spawnSync(process.execPath, [join(here, 'admission-load.ts'), port, path, join(dir, 'review.json'), join(dir, 'ca.crt'), mode, String(param), secs], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return JSON.parse(result.stdout) as LoadResult;
+}
+
+load('/inject', 'max', 16, '2'); // warm-up: JIT, TLS sessions, caches
+load('/noop', 'max', 16, '2');
+const baseline = load('/noop', 'max', 16);
+const inject = load('/inject', 'max', 16);
+const baselineRate = load('/noop', 'rate', 1000);
+const injectRate = load('/inject', 'rate', 1000);
+server.kill('SIGTERM');
+
+const f = (n: number, d = 2) => n.toFixed(d);
+console.log('\nAdmission over HTTPS (TLS 1.3, HTTP/1.1 keep-alive, load from a separate process, 2 cores shared)');
+console.log('| handler | mode | requests | errors | req/s | p50 ms | p99 ms |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const [name, mode, r] of [['no-op baseline', 'max, 16 conns', baseline], ['/inject (Deployment pod)', 'max, 16 conns', inject], ['no-op baseline', '1,000 req/s', baselineRate], ['/inject (Deployment pod)', '1,000 req/s', injectRate]] as const) {
+  console.log(`| ${name} | ${mode} | ${r.requests} | ${r.errors} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} |`);
+}
+console.log(`\n/inject throughput is ${f((inject.rps / baseline.rps) * 100, 1)}% of the no-op baseline (goal >= 80%); p99 at 1,000/s: ${f(injectRate.p99)} ms (goal < 5 ms)`);
+
+// Pathological pods through the whole handler (JSON parse, decision, patch, base64, serialise).
+const clusterState = await FileClusterState.fromDirectory(join(root, 'examples/cluster'));
+const app = buildAdmissionApp({
+  log: pino({ level: 'silent' }),
+  metrics: createAdmissionMetrics(new Registry()),
+  inject: { config: defaultInjectorConfig('bench'), clusterState, onError: 'allow' },
+  validate: { clusterState, clusterDomain: 'cluster.local' },
+});
+const manyEnv = structuredClone(review);
+manyEnv.request.object.spec.containers[0].env = Array.from({ length: 1500 }, (_, i) => ({ name: `VAR_${i}`, value: `value-${i}-${'x'.repeat(16)}` }));
+const big = structuredClone(review);
+big.request.object.metadata.annotations = { blob: 'y'.repeat(64 * 1024 - JSON.stringify(review.request.object).length) };
+console.log('\nPathological pods through the /inject handler (in process, 200 runs each)');
+console.log('| pod | object size | p50 ms | p99 ms | max ms |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [name, body] of [['typical Deployment pod', review], ['1,500 env vars', manyEnv], ['64 KB pod', big]] as const) {
+  const payload = JSON.stringify(body);
+  const times: number[] = [];
+  for (let i = 0; i < 220; i++) {
+    const t0 = performance.now();
+    const response = await app.inject({ method: 'POST', url: '/inject', headers: { 'content-type': 'application/json' }, payload });
+    if (response.statusCode !== 200 || !response.json().response.patch) throw new Error(`${name}: ${response.body.slice(0, 200)}`);
+    if (i >= 20) times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`| ${name} | ${(JSON.stringify(body.request.object).length / 1024).toFixed(1)} KiB | ${f(times[100]!)} | ${f(times[197]!)} | ${f(times[199]!)} |`);
+}
+await app.close();
+
+// Memory with 10,000 namespaces: a stand-in API server serves the list and an idle watch; the
+// real controller (informer cache included) runs in a child process and reports its RSS.
+const namespaces = Array.from({ length: 10_000 }, (_, i) => ({
+  metadata: { name: `team-${i}`, uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, resourceVersion: String(1000 + i), labels: { 'kubernetes.io/metadata.name': `team-${i}`, team: `t${i % 50}` }, annotations: i % 2 === 0 ? { 'linkerd.io/inject': 'enabled' } : {}, creationTimestamp: '2026-01-01T00:00:00Z' },
+  spec: { finalizers: ['kubernetes'] },
+  status: { phase: 'Active' },
+}));
+const listBody = JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: '20000' }, items: namespaces });
+const fake = createServer((request, response) => {
+  const url = new URL(request.url ?? '/', 'http://x');
+  if (url.pathname === '/api/v1/namespaces' && url.searchParams.get('watch') === 'true') {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    return; // an idle watch: stays open
+  }
+  if (url.pathname === '/api/v1/namespaces') return void response.writeHead(200, { 'content-type': 'application/json' }).end(listBody);
+  if (url.pathname === '/version') return void response.writeHead(200, { 'content-type': 'application/json' }).end('{"major":"1","minor":"30","gitVersion":"v1.30.0"}');
+  if (url.pathname.includes('/services') && url.searchParams.get('watch') !== 'true') return void response.writeHead(200).end('{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}');
+  if (url.searchParams.get('watch') === 'true') return void response.writeHead(200, { 'content-type': 'application/json' });
+  response.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
+});
+fake.listen(0, '127.0.0.1');
+await once(fake, 'listening');
+const fakePort = (fake.address() as { port: number }).port;
+await writeFile(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\nclusters: [{name: fake, cluster: {server: "http://127.0.0.1:${fakePort}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: fake, user: u}}]\ncurrent-context: c\n`);
+const controller = spawn(process.execPath, [join(root, 'bin/weft.js'), 'controller', '--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, `--kubeconfig=${join(dir, 'kubeconfig')}`, '--identity-disabled', '--log-level=info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let adminPort = 0;
+let synced = false;
+let logs = '';
+controller.stderr.on('data', (chunk: Buffer) => {
+  logs += chunk.toString();
+  const ports = /"adminPort":(\d+)/.exec(logs);
+  if (ports) adminPort = Number(ports[1]);
+  if (/"kind":"Namespace","count":10000/.test(logs)) synced = true;
+});
+const deadline = Date.now() + 60_000;
+while (!(synced && adminPort) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+await new Promise((resolve) => setTimeout(resolve, 2000));
+(globalThis as { gc?: () => void }).gc?.();
+const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+const rss = Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? NaN) / 1024 / 1024;
+const heap = Number(/nodejs_heap_size_used_bytes\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? NaN) / 1024 / 1024;
+if (!synced) console.error(logs.split("\n").slice(-8).join("\n"));
+controller.kill("SIGTERM");
+fake.close();
+fake.closeAllConnections();
+console.log('\nController memory with namespaces in the informer cache');
+console.log('| namespaces cached | synced | RSS MiB | heap used MiB |');
+console.log('| ---: | --- | ---: | ---: |');
+console.log(`| 10,000 | ${synced ? 'yes' : 'NO'} | ${f(rss, 1)} | ${f(heap, 1)} |`);
+console.log('(goal: RSS under 120 MB)');
+await rm(dir, { recursive: true, force: true });
