@@ -229,7 +229,9 @@ async function main(): Promise<void> {
       weft[name] = net.spawn(
         pod,
         [
-          process.execPath, WEFT, 'proxy',
+          process.execPath,
+          ...(process.env.WEFT_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+          WEFT, 'proxy',
           '--identity-cert', write(`${name}-cert.pem`, creds.certChainPem),
           '--identity-key', write(`${name}-key.pem`, creds.keyPem),
           '--trust-anchors', join(dir, 'ca.pem'),
@@ -268,8 +270,12 @@ async function main(): Promise<void> {
       rssLoad: [number, number];
     }
     const rows: Row[] = [];
-    for (const mode of ['tcp', 'http'] as const) {
-      for (const path of ['direct', 'weft', 'haproxy'] as const) {
+    // WEFT_BENCH_ONLY=weft,direct / WEFT_BENCH_MODES=http narrow a run while tuning; the table
+    // and goals need all of them.
+    const only = (process.env.WEFT_BENCH_ONLY ?? 'direct,weft,haproxy').split(',');
+    const modes = (process.env.WEFT_BENCH_MODES ?? 'tcp,http').split(',');
+    for (const mode of (['tcp', 'http'] as const).filter((m) => modes.includes(m))) {
+      for (const path of (['direct', 'weft', 'haproxy'] as const).filter((p) => only.includes(p))) {
         const target = url(path, mode, server);
         const procs = path === 'weft' ? [pids.weftA, pids.weftB] : path === 'haproxy' ? [pids.hapA, pids.hapB] : [];
         await wrk(net, client, target, WARMUP_SECONDS);
@@ -296,7 +302,7 @@ async function main(): Promise<void> {
     out.push('| mode | path | p50 ms @1k | p99 ms @1k | +p50 ms | +p99 ms | max req/s | max p99 ms | errors | CPU cores per 1k req/s (client, server) | RSS MB idle -> load (client, server) |');
     out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
     for (const r of rows) {
-      const direct = rows.find((x) => x.mode === r.mode && x.path === 'direct') as Row;
+      const direct = rows.find((x) => x.mode === r.mode && x.path === 'direct') ?? r;
       const idleRss = r.path === 'weft' ? [idle.weftA, idle.weftB] : r.path === 'haproxy' ? [idle.hapA, idle.hapB] : [NaN, NaN];
       out.push(
         `| ${r.mode} | ${r.path} | ${fmt(r.fixed.p50Ms)} | ${fmt(r.fixed.p99Ms)} | ${r.path === 'direct' ? '' : fmt(r.fixed.p50Ms - direct.fixed.p50Ms)} | ${r.path === 'direct' ? '' : fmt(r.fixed.p99Ms - direct.fixed.p99Ms)} | ${fmt(r.max.rps, 0)} | ${fmt(r.max.p99Ms)} | ${r.fixed.errors + r.max.errors} | ${r.path === 'direct' ? '' : `${fmt(r.cpuAt1k[0], 3)}, ${fmt(r.cpuAt1k[1], 3)}`} | ${r.path === 'direct' ? '' : `${fmt(idleRss[0], 0)} -> ${fmt(r.rssLoad[0], 0)}, ${fmt(idleRss[1], 0)} -> ${fmt(r.rssLoad[1], 0)}`} |`,
@@ -305,9 +311,10 @@ async function main(): Promise<void> {
     out.push('');
     out.push('goals (weft):');
     for (const mode of ['tcp', 'http'] as const) {
-      const d = rows.find((x) => x.mode === mode && x.path === 'direct') as Row;
-      const w = rows.find((x) => x.mode === mode && x.path === 'weft') as Row;
-      const h = rows.find((x) => x.mode === mode && x.path === 'haproxy') as Row;
+      const d = rows.find((x) => x.mode === mode && x.path === 'direct');
+      const w = rows.find((x) => x.mode === mode && x.path === 'weft');
+      const h = rows.find((x) => x.mode === mode && x.path === 'haproxy');
+      if (!d || !w || !h) continue;
       const share = mode === 'tcp' ? 0.8 : 0.6;
       const idleRss = Math.max(idle.weftA, idle.weftB);
       const checks: [string, boolean][] = [
