@@ -100,7 +100,8 @@ export class ProxyMetrics {
     return {
       request: () => requests.inc(),
       response: (status: number, latencyMs: number) => {
-        const status_code = String(status);
+        // 0: an HTTP/2 status the observer could not read cheaply (see http2.ts).
+        const status_code = status === 0 ? '' : String(status);
         const classification = status >= 500 ? 'failure' : 'success';
         this.#responses.inc({ ...labels, status_code, classification });
         this.#latency.observe({ ...labels, status_code }, latencyMs);

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { detect, MAX_DETECT_BYTES } from './sniff.ts';
 import { Http1Observer } from './http1.ts';
+import { Http2Observer } from './http2.ts';
 import type { HttpRecorder } from './metrics.ts';
 
 // Metrics-only protocol detection on an already flowing connection: it looks at the first
@@ -47,8 +48,17 @@ export function observe(client: Socket, server: Socket, recorder: () => HttpReco
       };
       client.on('data', onClient);
       server.on('data', onServer);
+    } else if (found.kind === 'http2') {
+      // HTTP/2 multiplexes: there is no idle point between requests to close at, so a draining
+      // proxy waits for the client to finish (or the grace period) as with opaque streams.
+      const http = recorder();
+      const observer = new Http2Observer({ request: () => http.request(), response: (status, ms) => http.response(status, ms) });
+      state.protocol = 'http2';
+      observer.client(buffered);
+      client.on('data', (c: Buffer) => observer.client(c));
+      server.on('data', (c: Buffer) => observer.server(c));
     } else {
-      state.protocol = found.kind === 'http2' ? 'http2' : 'opaque';
+      state.protocol = 'opaque';
     }
     buffered = undefined;
   };

@@ -157,3 +157,17 @@ test('mesh ALPN ids and identity names', () => {
   assert.ok(!provesIdentity(san, 'other.b.serviceaccount.identity.weft.cluster.local'));
   assert.ok(!provesIdentity('DNS:*.b.serviceaccount.identity.weft.cluster.local', 'web.b.serviceaccount.identity.weft.cluster.local'));
 });
+
+test('http2: status from the static table, raw and Huffman literals; unknown otherwise', async () => {
+  const { statusOfBlock } = await import('../../src/proxy/http2.ts');
+  assert.equal(statusOfBlock(Buffer.from([0x88])), 200);
+  assert.equal(statusOfBlock(Buffer.from([0x8d])), 404);
+  assert.equal(statusOfBlock(Buffer.from([0x48, 0x03, ...Buffer.from('503')])), 503);
+  // "503" Huffman-coded: the digit codes, then padding with the most significant bits of EOS (ones).
+  const bits = '011011' + '00000' + '011001';
+  const padded = bits + '1'.repeat((8 - (bits.length % 8)) % 8);
+  const bytes = padded.match(/.{8}/g)!.map((b) => parseInt(b, 2));
+  assert.equal(statusOfBlock(Buffer.from([0x48, 0x80 | bytes.length, ...bytes])), 503);
+  assert.equal(statusOfBlock(Buffer.from([0xbe])), 0, 'a dynamic-table reference is unknown');
+  assert.equal(statusOfBlock(Buffer.from([0x41, 0x03, ...Buffer.from('abc')])), 0, 'not :status');
+});
