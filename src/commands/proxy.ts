@@ -61,6 +61,7 @@ export const command: Command = {
       admin: { host: '0.0.0.0', port: config.adminPort },
       credentials,
       discovery,
+      ...(config.pod.ip !== undefined ? { podIps: [config.pod.ip] } : {}),
       originalDestination,
       policy: { defaultPolicy: config.defaultInboundPolicy, requireIdentityPorts: config.requireIdentityPorts },
       opaquePorts: config.opaquePorts,

@@ -1,8 +1,9 @@
 import * as net from 'node:net';
 import type { ProxyContext } from './context.ts';
 import type { ConnLabels } from './metrics.ts';
-import { relay, reset } from './relay.ts';
+import { relay, reset, SOCKET_OPTIONS } from './relay.ts';
 import { observe, opaque } from './observe.ts';
+import { normalizeIp } from './discovery.ts';
 
 // The outbound side: the app's connections, redirected to 127.0.0.1:4140 by iptables.
 // A meshed destination gets mesh TLS to its proxy; anything else a plain TCP pass-through.
@@ -14,6 +15,8 @@ export interface OutboundOptions {
   dial?(destination: { address: string; port: number }): { host: string; port: number };
   /** The outbound listener's own port: a connection whose destination is it would loop. */
   selfPorts: () => Set<number>;
+  /** This pod's own addresses: the app calling itself never leaves the pod, so no mTLS. */
+  podIps: ReadonlySet<string>;
 }
 
 export function handleOutbound(ctx: ProxyContext, options: OutboundOptions, socket: net.Socket): void {
@@ -30,7 +33,7 @@ export function handleOutbound(ctx: ProxyContext, options: OutboundOptions, sock
     reset(socket);
     return;
   }
-  const identity = options.lookup(destination.address);
+  const identity = options.podIps.has(normalizeIp(destination.address)) ? undefined : options.lookup(destination.address);
   const target = options.dial ? options.dial(destination) : { host: destination.address, port: destination.port };
   let upstream: net.Socket;
   let labels: ConnLabels;
@@ -45,7 +48,7 @@ export function handleOutbound(ctx: ProxyContext, options: OutboundOptions, sock
     upstream = ctx.tls.connect(target, identity, destination.port);
   } else {
     labels = { direction: 'outbound', tls: 'no_identity', client_id: '', server_id: '' };
-    upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    upstream = net.connect({ host: target.host, port: target.port, ...SOCKET_OPTIONS });
   }
   upstream.on('error', (error: Error) => {
     if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ err: error.message, identity }, 'outbound connection failed');

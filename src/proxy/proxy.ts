@@ -9,6 +9,8 @@ import { ProxyMetrics } from './metrics.ts';
 import { Inbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { createAdminServer } from './admin.ts';
+import { SOCKET_OPTIONS } from './relay.ts';
+import { normalizeIp } from './discovery.ts';
 import type { InboundPolicy } from './policy.ts';
 import type { PortSet } from './ports.ts';
 
@@ -28,6 +30,8 @@ export interface ProxyOptions {
   admin?: ListenAddress;
   credentials: CredentialSource;
   discovery: { lookup(ip: string): string | undefined };
+  /** This pod's IPs; outbound connections to them stay plaintext (they never leave the pod). */
+  podIps?: readonly string[];
   originalDestination: OriginalDestinationLookup;
   /** Reroutes outbound dials (tests on loopback); the destination itself by default. */
   dial?(destination: { address: string; port: number }): { host: string; port: number };
@@ -71,10 +75,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     detectTimeoutMs: options.detectTimeoutMs ?? 1000,
   };
   const inbound = new Inbound(ctx);
-  const inboundServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => inbound.handle(socket));
+  const inboundServer = net.createServer(SOCKET_OPTIONS, (socket) => inbound.handle(socket));
   const selfPorts = new Set<number>();
-  const outboundServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-    handleOutbound(ctx, { lookup: (ip) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts }, socket),
+  const podIps = new Set((options.podIps ?? []).map(normalizeIp));
+  const outboundServer = net.createServer(SOCKET_OPTIONS, (socket) =>
+    handleOutbound(ctx, { lookup: (ip) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts, podIps }, socket),
   );
   let shuttingDown = false;
   const admin = options.admin

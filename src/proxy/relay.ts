@@ -15,6 +15,13 @@ export interface RelayHandle {
   readonly closed: Promise<void>;
 }
 
+/**
+ * Every proxied socket: half-close allowed (see above), no Nagle delay on small writes, and
+ * TCP keepalive so that a peer that vanished is noticed without an idle timeout that would
+ * also cut quiet but live connections.
+ */
+export const SOCKET_OPTIONS = { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 } as const;
+
 // A TLS socket cannot send an RST itself; the TCP socket under it can.
 const rawOf = new WeakMap<TLSSocket, Socket>();
 

@@ -1,6 +1,6 @@
 import * as tls from 'node:tls';
 import * as net from 'node:net';
-import { registerRaw } from './relay.ts';
+import { registerRaw, SOCKET_OPTIONS } from './relay.ts';
 import type { Credentials, CredentialSource } from './credentials.ts';
 import { meshAlpn, parseMeshAlpn, provesIdentity } from './mesh.ts';
 
@@ -73,7 +73,7 @@ export class MeshTls {
     const key = `${identity}@${target.host}`;
     // Our own TCP socket under the TLS one: it carries allowHalfOpen, and it is what can send
     // an RST when the app's side was reset.
-    const raw = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const raw = net.connect({ host: target.host, port: target.port, ...SOCKET_OPTIONS });
     raw.on('error', () => {}); // surfaces on the TLS socket
     const connectOptions: tls.ConnectionOptions = {
       socket: raw,

@@ -30,6 +30,7 @@ export async function runProxy(opts: {
   opaque?: string;
   policy?: DefaultInboundPolicy;
   admin?: boolean;
+  podIps?: string[];
 }): Promise<TestProxy> {
   const registry = new Registry();
   const creds = opts.credentials === undefined ? undefined : 'current' in opts.credentials ? opts.credentials : fixedCredentials(opts.credentials);
@@ -42,6 +43,7 @@ export async function runProxy(opts: {
     ...(opts.admin ? { admin: { host: '127.0.0.1', port: 0 } } : {}),
     credentials: creds ?? none,
     discovery: { lookup: (ip) => mesh[ip] },
+    ...(opts.podIps ? { podIps: opts.podIps } : {}),
     originalDestination: () => opts.destination?.(),
     dial: (d) => ({ host: routes[d.address] !== undefined ? '127.0.0.1' : d.address, port: routes[d.address] ?? d.port }),
     policy: { defaultPolicy: opts.policy ?? 'all-unauthenticated', requireIdentityPorts: opts.requireIdentity ? parsePortList(opts.requireIdentity) : NO_PORTS },

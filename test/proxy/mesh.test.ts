@@ -148,3 +148,11 @@ test('an unmeshed destination is a plain pass-through without TLS', async () => 
   assert.equal(res.status, 200);
   assert.equal(await metricValue(p.registry, 'request_total', { direction: 'outbound', tls: 'no_identity' }), 1);
 });
+
+test('the app calling its own pod IP stays in the pod: no mTLS even though discovery lists it', async () => {
+  // Discovery lists 127.0.0.1 as a meshed pod; as our own address it must still go straight through.
+  const p = await runProxy({ credentials: credsA, mesh: { '127.0.0.1': credsA.identity }, podIps: ['127.0.0.1'], destination: () => ({ address: '127.0.0.1', port: app.port }) });
+  proxies.push(p);
+  assert.equal((await get(p.proxy.outboundPort, '/self')).status, 200);
+  assert.equal(await metricValue(p.registry, 'request_total', { direction: 'outbound', tls: 'no_identity' }), 1);
+});
