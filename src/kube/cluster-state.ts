@@ -19,8 +19,8 @@ export interface ClusterState {
   waitForSync(): Promise<void>;
   /** A namespace by name; a cache miss falls back to a direct read where the implementation can. */
   getNamespace(name: string): Promise<KubeObject | undefined>;
-  /** Objects of a kind in a namespace, or undefined when this state does not track that kind. */
-  list(kind: TrackedKind, namespace: string): readonly KubeObject[] | undefined;
+  /** Objects of a kind in a namespace (all namespaces when omitted), or undefined when this state does not track that kind. */
+  list(kind: TrackedKind, namespace?: string): readonly KubeObject[] | undefined;
   /** The API server's version, when known (decides e.g. whether native sidecars exist). */
   serverVersion(): ServerVersion | undefined;
   close(): Promise<void>;

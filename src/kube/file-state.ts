@@ -68,8 +68,9 @@ export class FileClusterState implements ClusterState {
     return this.namespaces.get(name);
   }
 
-  list(kind: TrackedKind, namespace: string): readonly KubeObject[] | undefined {
-    return this.objects.get(`${kind}/${namespace}`) ?? [];
+  list(kind: TrackedKind, namespace?: string): readonly KubeObject[] | undefined {
+    if (namespace !== undefined) return this.objects.get(`${kind}/${namespace}`) ?? [];
+    return [...this.objects.entries()].filter(([key]) => key.startsWith(`${kind}/`)).flatMap(([, objects]) => objects);
   }
 
   serverVersion(): ServerVersion | undefined {

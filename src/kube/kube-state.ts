@@ -154,7 +154,7 @@ export class KubeClusterState implements ClusterState {
     }
   }
 
-  list(kind: TrackedKind, namespace: string): readonly KubeObject[] | undefined {
+  list(kind: TrackedKind, namespace?: string): readonly KubeObject[] | undefined {
     const state = this.tracked.get(kind);
     if (!state || !state.available || !state.synced) return undefined;
     return state.informer.list(namespace) as KubeObject[];

@@ -115,7 +115,7 @@ function stateWith(services: Record<string, string[]>): ClusterState {
     synced: () => true,
     waitForSync: async () => {},
     getNamespace: async () => undefined,
-    list: (kind, namespace) => (kind === 'Service' ? (services[namespace] ?? []).map((name): KubeObject => ({ metadata: { name, namespace } })) : undefined),
+    list: (kind, namespace) => (kind === 'Service' ? (services[namespace ?? ''] ?? []).map((name: string): KubeObject => ({ metadata: { name, namespace } })) : undefined),
     serverVersion: () => undefined,
     close: async () => {},
   };
