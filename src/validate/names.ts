@@ -71,6 +71,13 @@ export function wildcardDomainProblem(domain: string): string | undefined {
   return undefined;
 }
 
+/** Istio's FQDN rule (gateway names): like a wildcard domain, but no wildcard label at all. */
+export function fqdnProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > 255) return `domain name is ${name.length} characters long, at most 255 are allowed`;
+  return checkLabels(name);
+}
+
 /** RFC 7230 token characters: what an HTTP header name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
 export function isHeaderToken(name: string): boolean {

@@ -7,7 +7,7 @@ import type { Obj } from './json.ts';
 import {
   has, INT32_MAX, INT32_MIN, jsonType, readArray, readBool, readInteger, readNumber, readObject, readString, readStringList, UINT32_MAX,
 } from './json.ts';
-import { isHeaderToken, isIstioLabel, wildcardDomainProblem } from './names.ts';
+import { fqdnProblem, isHeaderToken, isIstioLabel, wildcardDomainProblem } from './names.ts';
 import { cidrProblem, isIPAddress } from './net.ts';
 import { re2Problem } from './regex.ts';
 
@@ -148,8 +148,8 @@ function checkGatewayNames(f: Findings, gateways: [number, string][], path: stri
         const [gw, ns] = name.split('.');
         f.warn(p, `legacy gateway name format ${quote(name)}; use <namespace>/<name>, e.g. "${ns}/${gw}"`);
       }
-      const problem = wildcardDomainProblem(name);
-      if (problem || name.startsWith('*')) f.error(p, `${quote(name)} is not a gateway name: expected "mesh", <name>, or <namespace>/<name>`);
+      const problem = fqdnProblem(name);
+      if (problem) f.error(p, `${quote(name)} is not a gateway name (${problem}); expected "mesh", <name>, or <namespace>/<name>`);
       continue;
     }
     const ns = name.slice(0, slash);

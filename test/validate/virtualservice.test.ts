@@ -229,7 +229,7 @@ test('delegates, gateways, required routes, exportTo', () => {
   invalidAt(virtualService({ http: [{ delegate: { name: 'x' } }] }), 'spec.http[0].delegate', /cannot delegate again/);
   invalidAt(virtualService({ hosts: ['a'] }), 'spec', /http, tcp or tls/);
   invalidAt(virtualService({ hosts: ['a'], http: [null] }), 'spec.http[0]', /null/);
-  for (const gw of ['ns/', '/gw', 'ns/*', '*/gw', 'a/b/c', '*']) invalidAt(httpRoute({}, { gateways: [gw] }), 'spec.gateways[0]', /./);
+  for (const gw of ['ns/', '/gw', 'ns/*', '*/gw', 'a/b/c', '*', '*.gw', '123', 'gw_1']) invalidAt(httpRoute({}, { gateways: [gw] }), 'spec.gateways[0]', /./);
   valid(httpRoute({}, { gateways: ['mesh', 'my-gw', 'istio-system/ingress'] }));
   warnsAt(httpRoute({}, { gateways: ['gw.istio-system'] }), 'spec.gateways[0]', /legacy.*"istio-system\/gw"/);
   valid(httpRoute({}, { exportTo: ['.', 'other'] }));
