@@ -1,6 +1,7 @@
 import { isRecord } from '../kube/types.ts';
 import type { Findings } from './collector.ts';
 import { field, item, quote } from './collector.ts';
+import { AUTHORIZATION_POLICY_SPEC, warnUnknownFields } from './istio-fields.ts';
 import { checkIstioObject, DRY_RUN } from './istio.ts';
 import type { Obj } from './json.ts';
 import { jsonType, readArray, readObject, readString, readStringList } from './json.ts';
@@ -73,6 +74,7 @@ export function validateAuthorizationPolicy(object: Obj, f: Findings): void {
   if (httpOnlyDeny) {
     f.warn('spec.rules', 'a DENY rule that uses only HTTP attributes also denies all TCP traffic to the ports in its scope; add ports to the rule to limit it');
   }
+  warnUnknownFields(f, spec, AUTHORIZATION_POLICY_SPEC, 'spec');
 }
 
 function checkDryRun(f: Findings, annotations: [string, string][], action: string, id: string): void {
@@ -214,7 +216,7 @@ function checkValueLists(f: Findings, object: Obj, path: string, fields: readonl
   }
   for (const key of Object.keys(object)) {
     // Unknown keys are pruned by the API server; reaching here they are typos worth a word.
-    if (!fields.includes(key)) f.warn(field(path, key), `unknown field; expected one of ${fields.join(', ')}`);
+    if (!fields.includes(key)) f.warn(field(path, key), `unknown field ${quote(key)}: the API server drops it (kubectl --validate=strict refuses it), so it has no effect; expected one of ${fields.join(', ')}`);
   }
   return used;
 }

@@ -2,6 +2,7 @@ import type { ClusterState } from '../kube/cluster-state.ts';
 import { isRecord } from '../kube/types.ts';
 import type { Findings } from './collector.ts';
 import { field, item, quote } from './collector.ts';
+import { VIRTUAL_SERVICE_SPEC, warnUnknownFields } from './istio-fields.ts';
 import { checkExportTo, checkIstioDuration, checkIstioObject, checkLabels } from './istio.ts';
 import type { Obj } from './json.ts';
 import {
@@ -82,6 +83,7 @@ export function validateVirtualService(object: Obj, f: Findings, context: Virtua
   if (exportTo) checkExportTo(f, exportTo, 'spec.exportTo', meta.namespace);
 
   warnUnreachable(scope, http);
+  warnUnknownFields(f, spec, VIRTUAL_SERVICE_SPEC, 'spec');
 }
 
 // ---------- hosts and gateways ----------

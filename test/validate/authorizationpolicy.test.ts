@@ -157,3 +157,9 @@ test('DENY rules with only HTTP attributes warn; with ports they do not', () => 
 test('unknown top-level fields are refused', () => {
   invalidAt({ ...authorizationPolicy({}), rules: [{}] }, 'rules', /unknown top-level field "rules"/);
 });
+
+test('unknown spec fields are named in warnings', () => {
+  warnsAt(authorizationPolicy({ rule: [{}] }), 'spec.rule', /unknown field "rule"/);
+  warnsAt(apRule({ from: [{ source: { principal: ['x'], namespaces: ['y'] } }] }), 'spec.rules[0].from[0].source.principal', /unknown field "principal"/);
+  warnsAt(apRule({ when: [{ key: 'source.ip', value: ['x'], values: ['1.2.3.4'] }] }), 'spec.rules[0].when[0].value', /unknown field/);
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { validateObject } from '../../src/validate/index.ts';
 import type { FieldViolation } from '../../src/validate/index.ts';
 import { CORPUS_DIR, corpusAvailable, loadCorpus } from './corpus.ts';
-import { ABOUT } from './corpus-reasons.ts';
+import { ABOUT, WARNS } from './corpus-reasons.ts';
 
 // Every case of the shared corpus must get upstream's verdict, and a rejection must be about the
 // case's `reason`: weft's wording is its own, so each reason is pinned to the field path weft
@@ -28,6 +28,8 @@ for (const c of cases) {
     assert.equal(outcome.kind, c.kind, 'validated as the kind of the case');
     if (c.expect === 'valid') {
       assert.deepEqual(outcome.violations, [], `expected valid, got:\n${show(outcome.violations)}`);
+      const warning = WARNS[c.file];
+      if (warning) assert.ok(outcome.warnings.some((w) => warning.test(w)), `expected a warning matching ${warning}, got: ${JSON.stringify(outcome.warnings)}`);
       return;
     }
     assert.ok(outcome.violations.length > 0, `expected a rejection about: ${c.reason}`);
@@ -43,5 +45,5 @@ for (const c of cases) {
 
 test('every reason mapping names a corpus case', { skip: available ? false : 'no corpus' }, () => {
   const files = new Set(cases.map((c) => c.file));
-  for (const file of Object.keys(ABOUT)) assert.ok(files.has(file), `${file} is not in INDEX.tsv`);
+  for (const file of [...Object.keys(ABOUT), ...Object.keys(WARNS)]) assert.ok(files.has(file), `${file} is not in INDEX.tsv`);
 });

@@ -88,3 +88,15 @@ export const ABOUT: Record<string, About> = {
   'authorizationpolicy/135-dry-run-on-audit.yaml': { path: /^metadata\.annotations\["istio\.io\/dry-run"\]$/, message: /only supported for action ALLOW or DENY.*AUDIT/ },
   'authorizationpolicy/136-unknown-top-level-field.yaml': { path: /^rules$/, message: /unknown top-level field "rules" on this AuthorizationPolicy/ },
 };
+
+/**
+ * Valid cases that must carry a warning: the ones whose note says upstream warns, and the
+ * upstream quirks RULES.md §6 asks weft to accept with a warning.
+ */
+export const WARNS: Record<string, RegExp> = {
+  'virtualservice/028-deprecated-mirror-percent-warning.yaml': /^spec\.http\[0\]\.mirrorPercent: deprecated.*mirrorPercentage/,
+  'authorizationpolicy/008-docs-dry-run-deny.yaml': /^spec\.rules: .*only HTTP attributes.*TCP/,
+  'authorizationpolicy/023-selector-without-labels-warning.yaml': /^spec\.selector: selector without labels/,
+  'serviceprofile/009-path-regex-not-compiled.yaml': /^spec\.routes\[0\]\.condition\.pathRegex: not a valid RE2/,
+  'serviceprofile/020-negative-timeout-accepted.yaml': /^spec\.routes\[0\]\.timeout: negative timeout/,
+};

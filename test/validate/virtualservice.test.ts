@@ -292,3 +292,10 @@ test('with cluster state: warn about subsets no DestinationRule defines', () => 
   warnsAt(httpRoute({ route: [dest('ratings', { subset: 'v1' })] }), 'spec.http[0].route[0].destination.subset', /no DestinationRule/, { clusterState });
   noWarnings(httpRoute({ route: [dest('reviews', { subset: 'v3' })] }));
 });
+
+test('unknown spec fields (which the API server drops) are named in warnings', () => {
+  warnsAt(httpRoute({ timout: '1s' }), 'spec.http[0].timout', /unknown field "timout".*drops it/);
+  warnsAt(httpRoute({ route: [{ destination: { host: 'a', subsets: 'v1' } }] }), 'spec.http[0].route[0].destination.subsets', /unknown field/);
+  warnsAt(httpRoute({ match: [{ headers: { x: { exact: 'a', regx: 'b' } } }] }), 'spec.http[0].match[0].headers.x.regx', /unknown field/);
+  warnsAt(virtualService({ host: ['a'], hosts: ['a'], http: [{ route: [{ destination: { host: 'a' } }] }] }), 'spec.host', /unknown field/);
+});
