@@ -9,7 +9,8 @@
 //
 // Needs root, iproute2, iptables, setpriv, hey, wrk and haproxy (Debian packages). Prints a
 // skip line and exits 0 without them. WEFT_BENCH_SECONDS sets the length of each run.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +18,35 @@ import { createTestNet, netnsSkipReason, type Pod, type Spawned, type TestNet } 
 import { nativeAvailable, nativeUnavailableReason } from '../src/proxy-init/original-dst.ts';
 import { createTestCa, mintCredentials } from '../test/proxy/certs.ts';
 
-const WEFT = fileURLToPath(new URL('../bin/weft.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SOURCE_WEFT = join(ROOT, 'bin/weft.js');
+
+/**
+ * The image runs tsc's output, not the sources through type stripping (whose compiler alone
+ * adds ~30 MB of RSS), so the proxies under test run from a private build in `dir`.
+ * WEFT_BENCH_SOURCE=1 runs the sources instead.
+ */
+function buildWeft(dir: string): string {
+  if (process.env.WEFT_BENCH_SOURCE === '1') return SOURCE_WEFT;
+  const root = join(dir, 'weft');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  symlinkSync(join(ROOT, 'build'), join(root, 'build'));
+  copyFileSync(join(ROOT, 'package.json'), join(root, 'package.json'));
+  copyFileSync(SOURCE_WEFT, join(root, 'bin/weft.js'));
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(root, 'dist')], { stdio: 'pipe' });
+  } catch {
+    // type errors elsewhere in the tree still emit JavaScript; only a missing entry point matters
+  }
+  readFileSync(join(root, 'dist/commands/proxy.js'));
+  return join(root, 'bin/weft.js');
+}
 const PROXY_UID = 2102;
 const SECONDS = Number(process.env.WEFT_BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Math.max(2, Math.round(SECONDS / 3));
 const RATE = 1000;
+const REPS = Math.max(1, Number(process.env.WEFT_BENCH_REPS ?? 3));
 const CONNECTIONS = 20; // hey workers at the fixed rate, wrk connections at max rate
 
 // App ports on the server pod: one per path and mode so each path is configured once.
@@ -41,6 +66,8 @@ interface LoadResult {
 interface ProcSample {
   cpuSeconds: number;
   rssMb: number;
+  /** The anonymous part of RSS: what is the process's own, without the mapped binary. */
+  anonMb: number;
 }
 
 const skip =
@@ -52,8 +79,9 @@ function procSample(pid: number): ProcSample {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the whole line, in clock ticks (USER_HZ = 100).
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { cpuSeconds, rssMb: kb('VmRSS'), anonMb: kb('RssAnon') };
 }
 
 function seconds(text: string, unit: string): number {
@@ -172,6 +200,48 @@ function url(path: Path, mode: Mode, server: Pod): string {
   return `http://127.0.0.1:${HAPROXY_LOCAL[mode]}/`;
 }
 
+// One connection, one request at a time: the latency a proxy pair adds with nothing queued.
+const PINGPONG_CODE = `
+import { connect } from 'node:net';
+const [host, port, count] = process.argv.slice(1);
+const socket = connect({ host, port: Number(port), noDelay: true });
+await new Promise((r) => socket.once('connect', r));
+const times = [];
+let buf = Buffer.alloc(0);
+for (let i = 0; i < Number(count); i++) {
+  const t0 = performance.now();
+  socket.write('GET / HTTP/1.1\\r\\nHost: bench\\r\\n\\r\\n');
+  await new Promise((resolve) => {
+    const on = (c) => {
+      buf = Buffer.concat([buf, c]);
+      const end = buf.indexOf('\\r\\n\\r\\n');
+      if (end === -1) return;
+      const m = /content-length: *(\\d+)/i.exec(buf.subarray(0, end).toString('latin1'));
+      const total = end + 4 + Number(m ? m[1] : 0);
+      if (buf.length < total) return;
+      buf = buf.subarray(total);
+      socket.off('data', on);
+      resolve();
+    };
+    socket.on('data', on);
+  });
+  times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+process.stdout.write(JSON.stringify({ p50: times[Math.floor(times.length / 2)], p99: times[Math.floor(times.length * 0.99)] }));
+socket.destroy();
+`;
+
+async function pingPong(net: TestNet, client: Pod, target: string): Promise<{ p50: number; p99: number }> {
+  const u = new URL(target);
+  const r = await net.exec(client, [process.execPath, '--input-type=module', '-e', PINGPONG_CODE, '--', u.hostname, u.port, '3000'], { timeoutMs: 60_000 });
+  try {
+    return JSON.parse(r.stdout) as { p50: number; p99: number };
+  } catch {
+    return { p50: NaN, p99: NaN };
+  }
+}
+
 async function hey(net: TestNet, client: Pod, target: string, secs: number): Promise<LoadResult> {
   const perWorker = RATE / CONNECTIONS;
   const r = await net.exec(client, ['hey', '-z', `${secs}s`, '-c', String(CONNECTIONS), '-q', String(perWorker), target], { timeoutMs: (secs + 30) * 1000 });
@@ -197,6 +267,7 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o755);
   const stopAll: Spawned[] = [];
   try {
+    const WEFT = buildWeft(dir);
     const [client, server] = net.pods;
     const ca = await createTestCa('bench');
     const a = await mintCredentials(ca, 'client', 'bench');
@@ -260,6 +331,7 @@ async function main(): Promise<void> {
       hapB: hapB.child.pid as number,
     };
     const idle = { weftA: procSample(pids.weftA).rssMb, weftB: procSample(pids.weftB).rssMb, hapA: procSample(pids.hapA).rssMb, hapB: procSample(pids.hapB).rssMb };
+    const idleAnon = Math.max(procSample(pids.weftA).anonMb, procSample(pids.weftB).anonMb);
 
     interface Row {
       mode: Mode;
@@ -268,44 +340,77 @@ async function main(): Promise<void> {
       max: LoadResult;
       cpuAt1k: [number, number];
       rssLoad: [number, number];
+      sequential: { p50: number; p99: number };
     }
     const rows: Row[] = [];
     // WEFT_BENCH_ONLY=weft,direct / WEFT_BENCH_MODES=http narrow a run while tuning; the table
     // and goals need all of them.
     const only = (process.env.WEFT_BENCH_ONLY ?? 'direct,weft,haproxy').split(',');
     const modes = (process.env.WEFT_BENCH_MODES ?? 'tcp,http').split(',');
+    // The machine is shared, so other work comes and goes during a run: paths take turns,
+    // each measurement is repeated (REPS, default 3), and the median of the fixed-rate runs and
+    // the best of the max-rate runs are reported, the same rule for every path.
+    const paths = (['direct', 'weft', 'haproxy'] as const).filter((p) => only.includes(p));
     for (const mode of (['tcp', 'http'] as const).filter((m) => modes.includes(m))) {
-      for (const path of (['direct', 'weft', 'haproxy'] as const).filter((p) => only.includes(p))) {
-        const target = url(path, mode, server);
-        const procs = path === 'weft' ? [pids.weftA, pids.weftB] : path === 'haproxy' ? [pids.hapA, pids.hapB] : [];
-        await wrk(net, client, target, WARMUP_SECONDS);
-        const before = procs.map(procSample);
-        const fixed = await hey(net, client, target, SECONDS);
-        const after = procs.map(procSample);
-        const cpu = procs.map((_, i) => (after[i].cpuSeconds - before[i].cpuSeconds) / SECONDS / (fixed.rps / 1000));
-        const max = await wrk(net, client, target, SECONDS);
-        const loaded = procs.map(procSample);
+      const fixedRuns = new Map<Path, { result: LoadResult; cpu: number[]; rss: number[] }[]>(paths.map((p) => [p, []]));
+      const maxRuns = new Map<Path, { result: LoadResult; rss: number[] }[]>(paths.map((p) => [p, []]));
+      const procsOf = (path: Path): number[] => (path === 'weft' ? [pids.weftA, pids.weftB] : path === 'haproxy' ? [pids.hapA, pids.hapB] : []);
+      for (const path of paths) await wrk(net, client, url(path, mode, server), WARMUP_SECONDS);
+      const sequential = new Map<Path, { p50: number; p99: number }>();
+      for (const path of paths) sequential.set(path, await pingPong(net, client, url(path, mode, server)));
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const path of paths) {
+          const procs = procsOf(path);
+          const before = procs.map(procSample);
+          const result = await hey(net, client, url(path, mode, server), SECONDS);
+          const after = procs.map(procSample);
+          const cpu = procs.map((_, i) => (after[i].cpuSeconds - before[i].cpuSeconds) / SECONDS / (result.rps / 1000));
+          fixedRuns.get(path)?.push({ result, cpu, rss: after.map((x) => x.rssMb) });
+        }
+      }
+      for (let rep = 0; rep < Math.max(1, REPS - 1); rep++) {
+        for (const path of paths) {
+          const result = await wrk(net, client, url(path, mode, server), SECONDS);
+          maxRuns.get(path)?.push({ result, rss: procsOf(path).map((pid) => procSample(pid).rssMb) });
+        }
+      }
+      for (const path of paths) {
+        const fixedAll = fixedRuns.get(path) ?? [];
+        const maxAll = maxRuns.get(path) ?? [];
+        const median = (xs: number[]): number => {
+          const sorted = [...xs].sort((a, b) => a - b);
+          return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
+        };
+        const best = maxAll.reduce((a, b) => (b.result.rps > a.result.rps ? b : a));
+        const cpuMedian = (i: number): number => median(fixedAll.map((x) => x.cpu[i] ?? NaN));
         rows.push({
           mode,
           path,
-          fixed,
-          max,
-          cpuAt1k: [cpu[0] ?? NaN, cpu[1] ?? NaN],
-          rssLoad: [Math.max(after[0]?.rssMb ?? NaN, loaded[0]?.rssMb ?? NaN), Math.max(after[1]?.rssMb ?? NaN, loaded[1]?.rssMb ?? NaN)],
+          fixed: {
+            p50Ms: median(fixedAll.map((x) => x.result.p50Ms)),
+            p99Ms: median(fixedAll.map((x) => x.result.p99Ms)),
+            rps: median(fixedAll.map((x) => x.result.rps)),
+            errors: fixedAll.reduce((n, x) => n + x.result.errors, 0),
+          },
+          max: { ...best.result, errors: maxAll.reduce((n, x) => n + x.result.errors, 0) },
+          cpuAt1k: [cpuMedian(0), cpuMedian(1)],
+          sequential: sequential.get(path) ?? { p50: NaN, p99: NaN },
+          rssLoad: [0, 1].map((i) => Math.max(...fixedAll.map((x) => x.rss[i] ?? NaN), ...maxAll.map((x) => x.rss[i] ?? NaN))) as [number, number],
         });
       }
     }
 
     const out: string[] = [];
-    out.push(`proxy overhead: ${RATE} req/s fixed (hey, ${CONNECTIONS} workers) and max rate (wrk, 1 thread, ${CONNECTIONS * 2} connections), ${SECONDS}s each after a ${WARMUP_SECONDS}s warm-up`);
+    out.push(`weft from ${WEFT === SOURCE_WEFT ? 'the TypeScript sources' : 'a tsc build, as in the image'}; idle weft RSS of which anonymous: ${fmt(idleAnon, 0)} MB`);
+    out.push(`proxy overhead: ${RATE} req/s fixed (hey, ${CONNECTIONS} workers) and max rate (wrk, 1 thread, ${CONNECTIONS * 2} connections), ${SECONDS}s each after a ${WARMUP_SECONDS}s warm-up; fixed rate: median of ${REPS}, max rate: best of ${Math.max(1, REPS - 1)}`);
     out.push('');
-    out.push('| mode | path | p50 ms @1k | p99 ms @1k | +p50 ms | +p99 ms | max req/s | max p99 ms | errors | CPU cores per 1k req/s (client, server) | RSS MB idle -> load (client, server) |');
-    out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+    out.push('| mode | path | p50 ms @1k | p99 ms @1k | +p50 ms | +p99 ms | sequential p50 / p99 ms | max req/s | max p99 ms | errors | CPU cores per 1k req/s (client, server) | RSS MB idle -> load (client, server) |');
+    out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
     for (const r of rows) {
       const direct = rows.find((x) => x.mode === r.mode && x.path === 'direct') ?? r;
       const idleRss = r.path === 'weft' ? [idle.weftA, idle.weftB] : r.path === 'haproxy' ? [idle.hapA, idle.hapB] : [NaN, NaN];
       out.push(
-        `| ${r.mode} | ${r.path} | ${fmt(r.fixed.p50Ms)} | ${fmt(r.fixed.p99Ms)} | ${r.path === 'direct' ? '' : fmt(r.fixed.p50Ms - direct.fixed.p50Ms)} | ${r.path === 'direct' ? '' : fmt(r.fixed.p99Ms - direct.fixed.p99Ms)} | ${fmt(r.max.rps, 0)} | ${fmt(r.max.p99Ms)} | ${r.fixed.errors + r.max.errors} | ${r.path === 'direct' ? '' : `${fmt(r.cpuAt1k[0], 3)}, ${fmt(r.cpuAt1k[1], 3)}`} | ${r.path === 'direct' ? '' : `${fmt(idleRss[0], 0)} -> ${fmt(r.rssLoad[0], 0)}, ${fmt(idleRss[1], 0)} -> ${fmt(r.rssLoad[1], 0)}`} |`,
+        `| ${r.mode} | ${r.path} | ${fmt(r.fixed.p50Ms)} | ${fmt(r.fixed.p99Ms)} | ${r.path === 'direct' ? '' : fmt(r.fixed.p50Ms - direct.fixed.p50Ms)} | ${r.path === 'direct' ? '' : fmt(r.fixed.p99Ms - direct.fixed.p99Ms)} | ${fmt(r.sequential.p50, 3)} / ${fmt(r.sequential.p99, 3)} | ${fmt(r.max.rps, 0)} | ${fmt(r.max.p99Ms)} | ${r.fixed.errors + r.max.errors} | ${r.path === 'direct' ? '' : `${fmt(r.cpuAt1k[0], 3)}, ${fmt(r.cpuAt1k[1], 3)}`} | ${r.path === 'direct' ? '' : `${fmt(idleRss[0], 0)} -> ${fmt(r.rssLoad[0], 0)}, ${fmt(idleRss[1], 0)} -> ${fmt(r.rssLoad[1], 0)}`} |`,
       );
     }
     out.push('');
