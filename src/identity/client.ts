@@ -12,6 +12,19 @@ import { createCsr } from './csr.ts';
 import { pemBlocks, joinPem } from './pem.ts';
 import { renewalTime, nextAttemptDelay, DEFAULT_RENEW_FRACTION, DEFAULT_BACKOFF, type BackoffPolicy } from './renewal.ts';
 import type { CertifyResponse } from './certify.ts';
+import { identityServerName } from './names.ts';
+
+const IDENTITY_INFIX = '.serviceaccount.identity.';
+
+/** The identity service's mesh name, from a proxy's own DNS identity (both share controller namespace and trust domain). */
+export function identityServerNameFor(localName: string): string | undefined {
+  const at = localName.indexOf(IDENTITY_INFIX);
+  if (at < 0) return undefined;
+  const rest = localName.slice(at + IDENTITY_INFIX.length);
+  const dot = rest.indexOf('.');
+  if (dot <= 0 || dot === rest.length - 1) return undefined;
+  return identityServerName(rest.slice(0, dot), rest.slice(dot + 1));
+}
 
 export interface IdentityClientOptions {
   /** Base URL of the identity service, e.g. https://weft-identity.weft.svc:8080 */
@@ -23,7 +36,11 @@ export interface IdentityClientOptions {
   identityDir?: string;
   log: Logger;
   registry: Registry;
-  /** TLS name the identity service must present (default: the URL's host). */
+  /**
+   * TLS name the identity service must present. Default: derived from `localName`
+   * (`weft-identity.<controller-ns>.serviceaccount.identity.<controller-ns>.<trust-domain>`), else
+   * the URL's host.
+   */
   expectedServerName?: string;
   /** The DNS identity this proxy expects (put in the CSR and checked in the answer). */
   localName?: string;
@@ -257,7 +274,7 @@ export class IdentityClient {
   #post(token: string, csrPem: string): Promise<CertifyResponse> {
     const url = new URL('/v1/certify', this.#options.url);
     const body = JSON.stringify({ csr: csrPem });
-    const servername = this.#options.expectedServerName;
+    const servername = this.#options.expectedServerName ?? (this.#options.localName !== undefined ? identityServerNameFor(this.#options.localName) : undefined);
     return new Promise<CertifyResponse>((resolve, reject) => {
       const req = httpsRequest(
         url,

@@ -23,6 +23,11 @@ export const identityFlagSpecs = {
   'identity-cert-lifetime': { type: 'string', default: '24h', help: 'lifetime of workload certificates', env: 'WEFT_IDENTITY_CERT_LIFETIME' },
   'identity-rate-limit': { type: 'string', default: '20', help: 'certificate requests per second allowed from one client address (burst is twice that)', env: 'WEFT_IDENTITY_RATE_LIMIT' },
   'identity-reload-interval': { type: 'string', default: '10s', help: 'how often the issuer files are checked for changes', env: 'WEFT_IDENTITY_RELOAD_INTERVAL' },
+  'identity-serving-names': {
+    type: 'list',
+    help: 'extra DNS names for the identity endpoint certificate, e.g. its Service name (default weft-identity.<ns>.svc[.cluster.local])',
+    env: 'WEFT_IDENTITY_SERVING_NAMES',
+  },
 } satisfies FlagSpecs;
 
 export interface IdentityFlagValues {
@@ -38,6 +43,7 @@ export interface IdentityFlagValues {
   'identity-cert-lifetime': string | undefined;
   'identity-rate-limit': string | undefined;
   'identity-reload-interval': string | undefined;
+  'identity-serving-names'?: string[];
 }
 
 export interface IdentityOptions {
@@ -58,6 +64,11 @@ export interface IdentityOptions {
   reloadIntervalMs: number;
   /** Largest request body accepted (a P-256 CSR is under 1 KiB). */
   maxBodyBytes: number;
+  /**
+   * DNS names the endpoint certificate carries besides its mesh name, so clients that dial the
+   * Service name can verify it too. Undefined: `weft-identity.<ns>.svc` and `...svc.cluster.local`.
+   */
+  servingDnsNames?: string[];
 }
 
 const MIN_LIFETIME_MS = 60_000;
@@ -99,6 +110,11 @@ export function identityOptionsFromFlags(flags: IdentityFlagValues, _env: NodeJS
     reloadIntervalMs,
     maxBodyBytes: 16 * 1024,
   };
+  const servingNames = flags['identity-serving-names'] ?? [];
+  for (const name of servingNames) {
+    if (!isTrustDomain(name.toLowerCase())) throw new UsageError(`--identity-serving-names: "${name}" is not a DNS name`);
+  }
+  if (servingNames.length > 0) options.servingDnsNames = servingNames.map((name) => name.toLowerCase());
   if (flags['identity-trust-anchors'] !== undefined) options.trustAnchorsFile = flags['identity-trust-anchors'];
   if (flags['identity-jwks'] !== undefined) options.jwksFile = flags['identity-jwks'];
   if (flags['identity-issuer'] !== undefined) {

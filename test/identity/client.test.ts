@@ -177,3 +177,22 @@ test('validateIssued refuses a certificate for another key, another name or anot
   const otherIssuer = await createIssuer(fx.anchor);
   assert.throws(() => validateIssued({ ...good, chain: [otherIssuer.certPem] }, { key, trustAnchorsPem: fx.anchor.certPem }), /broken/);
 });
+
+test('without expectedServerName the client expects the identity service name implied by its own identity', async () => {
+  const { identityServerNameFor } = await import('../../src/identity/client.ts');
+  assert.equal(identityServerNameFor(CART_DNS), server.serverName);
+  assert.equal(identityServerNameFor('cart.shop.svc.cluster.local'), undefined);
+  const client = new IdentityClient({
+    url: `https://127.0.0.1:${server.port}`,
+    tokenFile: fx.writeToken('implied.token', fx.token({ namespace: 'shop', serviceAccount: 'cart' })),
+    trustAnchorsPem: fx.anchor.certPem,
+    log: silentLog,
+    registry: newRegistry(),
+    localName: CART_DNS,
+  });
+  try {
+    assert.equal((await client.refresh()).dnsName, CART_DNS);
+  } finally {
+    client.stop();
+  }
+});

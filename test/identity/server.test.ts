@@ -161,7 +161,7 @@ test('the endpoint presents a certificate for its mesh name, verified by the anc
     });
     socket.on('error', reject);
   });
-  assert.equal(peer.subjectAltName, `DNS:${server.serverName}`);
+  assert.equal(peer.subjectAltName, `DNS:${server.serverName}, DNS:weft-identity.weft.svc, DNS:weft-identity.weft.svc.cluster.local`);
   await assert.rejects(
     new Promise((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port: server.port, ca: fx.anchor.certPem, servername: 'weft-controller.weft.svc' }, () => resolve(socket.end()));

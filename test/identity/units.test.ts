@@ -62,6 +62,9 @@ test('identity flags: defaults, and errors that name the flag', () => {
     assert.throws(() => parse([...argv]), (e: Error) => e instanceof UsageError && e.message.includes(`--${flag}`), argv.join(' '));
   }
   assert.equal(identityOptionsFromFlags(parseFlags(identityFlagSpecs, [], { WEFT_IDENTITY_DISABLED: 'true' }).flags).disabled, true);
+  assert.deepEqual(parse(['--identity-serving-names', 'weft-id.mesh.svc,weft-id.mesh.svc.example.org']).servingDnsNames, ['weft-id.mesh.svc', 'weft-id.mesh.svc.example.org']);
+  assert.equal(defaults.servingDnsNames, undefined);
+  assert.throws(() => parse(['--identity-serving-names', 'bad name']), /--identity-serving-names/);
 });
 
 test('a CSR may name nothing or exactly the token identity', () => {
