@@ -4,6 +4,7 @@ import { INJECT_ANNOTATION } from '../inject/annotations.ts';
 import { MESH_PROXY_CONTAINER_NAMES } from '../inject/config.ts';
 import { isRecord, type KubeObject } from '../kube/types.ts';
 import { chainsTo, decodeBase64PEM, describe, parseCertificates, validity } from './certs.ts';
+import { selectorMatches } from './selector.ts';
 import type { CertificateSources, CheckInput, CheckResult, Fetched } from './types.ts';
 
 // The decisions of `weft check`: listed objects and certificates in, check results out. No I/O,
@@ -98,6 +99,8 @@ interface WebhookRef {
   caBundle: string;
   /** The DNS name or IP the API server dials. */
   host: string;
+  namespaceSelector: unknown;
+  objectSelector: unknown;
 }
 
 /** Webhooks of our configurations that send to this controller (by Service namespace, or by URL). */
@@ -113,7 +116,14 @@ function ourWebhooks(configs: readonly KubeObject[], namespace: string): { confi
       if (service && service.namespace === namespace) host = `${str(service.name)}.${namespace}.svc`;
       else if (!service && labelled && str(client.url)) host = new URL(str(client.url)!).hostname.replace(/^\[|\]$/g, '');
       if (host === undefined) continue;
-      hooks.push({ config: config.metadata?.name ?? '(unnamed)', webhook: str(hook.name) ?? '(unnamed)', caBundle: str(client.caBundle) ?? '', host });
+      hooks.push({
+        config: config.metadata?.name ?? '(unnamed)',
+        webhook: str(hook.name) ?? '(unnamed)',
+        caBundle: str(client.caBundle) ?? '',
+        host,
+        namespaceSelector: hook.namespaceSelector,
+        objectSelector: hook.objectSelector,
+      });
     }
     if (hooks.length > 0) result.push({ config, hooks });
   }
@@ -243,28 +253,54 @@ export function workloadOf(pod: KubeObject): { kind: string; name: string } | un
   return { kind: owner.kind.toLowerCase(), name: owner.name };
 }
 
+/**
+ * Whether the API server sends a namespace's (or a pod's) creations to the injector, by the
+ * selectors of the injector webhooks found; without any, every namespace but the controller's.
+ */
+function injectorScope(input: CheckInput): { seesNamespace: (ns: KubeObject) => boolean; seesPod: (ns: KubeObject, pod: KubeObject) => boolean } {
+  const hooks = input.mutatingWebhookConfigurations.ok ? ourWebhooks(input.mutatingWebhookConfigurations.value, input.namespace).flatMap((o) => o.hooks) : [];
+  if (hooks.length === 0) {
+    const seesNamespace = (ns: KubeObject) => ns.metadata?.name !== input.namespace;
+    return { seesNamespace, seesPod: (ns) => seesNamespace(ns) };
+  }
+  const seesNamespace = (ns: KubeObject) => hooks.some((h) => selectorMatches(h.namespaceSelector, ns.metadata?.labels ?? {}));
+  return {
+    seesNamespace,
+    seesPod: (ns, pod) => hooks.some((h) => selectorMatches(h.namespaceSelector, ns.metadata?.labels ?? {}) && selectorMatches(h.objectSelector, pod.metadata?.labels ?? {})),
+  };
+}
+
 function injectionChecks(input: CheckInput): CheckResult[] {
   const nsBase = { category: 'injection', id: 'namespaces-annotated', description: 'namespaces are annotated for injection' };
   if (!input.namespaces.ok) return [fetchFailure(nsBase.description, nsBase.category, nsBase.id, 'namespaces', input.namespaces.error)];
-  const enabled = input.namespaces.value.filter(injectionEnabled).map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
+  const annotated = input.namespaces.value.filter(injectionEnabled);
+  const enabled = annotated.map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
   const results: CheckResult[] = [];
   if (enabled.length === 0) {
     results.push({ ...nsBase, status: 'warn', message: `no namespace has ${INJECT_ANNOTATION}=enabled, so no pod gets the proxy`, hint: `kubectl annotate namespace NAMESPACE ${INJECT_ANNOTATION}=enabled` });
     return results;
   }
   results.push({ ...nsBase, status: 'pass', message: enabled.join(', ') });
-  const excluded = enabled.filter((ns) => ns === input.namespace || ['kube-system', 'kube-node-lease'].includes(ns));
+  const scope = injectorScope(input);
+  const excluded = annotated.filter((ns) => !scope.seesNamespace(ns)).map((ns) => ns.metadata?.name ?? '');
   if (excluded.length > 0) {
-    results.push({ category: 'injection', id: 'namespaces-reachable', description: 'annotated namespaces are seen by the injector', status: 'warn', message: `the webhook never sees ${excluded.join(', ')}, so the annotation there has no effect` });
+    results.push({
+      category: 'injection',
+      id: 'namespaces-reachable',
+      description: 'annotated namespaces are seen by the injector',
+      status: 'warn',
+      message: `the injector webhook's namespaceSelector excludes ${excluded.join(', ')}, so the annotation there has no effect`,
+    });
   }
 
   const base = { category: 'injection', id: 'pods-have-proxy', description: 'pods in injected namespaces have the proxy' };
   const unreadable: string[] = [];
   const lacking: KubeObject[] = [];
   let meshed = 0;
-  for (const ns of enabled) {
+  for (const namespace of annotated) {
+    const ns = namespace.metadata?.name ?? '';
     const pods = input.podsByNamespace[ns];
-    if (!pods) continue;
+    if (!pods || !scope.seesNamespace(namespace)) continue;
     if (!pods.ok) {
       unreadable.push(`${ns}: ${pods.error}`);
       continue;
@@ -274,7 +310,7 @@ function injectionChecks(input: CheckInput): CheckResult[] {
       if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.['deletionTimestamp']) continue;
       // Pods that opted out, or that the injector would never touch, are not missing anything.
       if (pod.metadata?.annotations?.[INJECT_ANNOTATION] === 'disabled') continue;
-      if (pod.metadata?.labels?.[OPT_OUT_LABEL] === 'disabled') continue;
+      if (pod.metadata?.labels?.[OPT_OUT_LABEL] === 'disabled' || !scope.seesPod(namespace, pod)) continue;
       if (podSpec(pod).hostNetwork === true) continue;
       if (hasMeshProxy(pod)) meshed++;
       else lacking.push(pod);

@@ -310,6 +310,29 @@ describe('weft check decisions', () => {
       assert.equal(exitCode(results), 0);
     });
 
+    test("pods and namespaces the injector's selectors exclude are not reported", async () => {
+      const { input } = await healthyInstallation();
+      const enabled = { 'linkerd.io/inject': 'enabled' };
+      input.namespaces = {
+        ok: true,
+        value: [namespace('shop', enabled), namespace('quiet', enabled, { 'config.linkerd.io/admission-webhooks': 'disabled' }), namespace(NS, enabled)],
+      };
+      input.podsByNamespace = {
+        shop: { ok: true, value: [appPod('shop', 'mesh-tool', { labels: { 'app.kubernetes.io/part-of': 'weft' } }), appPod('shop', 'plain-app')] },
+        quiet: { ok: true, value: [appPod('quiet', 'batch')] },
+        [NS]: { ok: true, value: [controllerPod('weft-controller-a'), appPod(NS, 'helper')] },
+      };
+      let results = runChecks(input);
+      assert.match(byId(results, 'pods-have-proxy').message, /^1 pod without the proxy: shop\/plain-app$/);
+      assert.match(byId(results, 'namespaces-reachable').message, /excludes quiet, weft,/);
+
+      // Without an injector webhook to read, the controller's namespace is still never counted.
+      input.mutatingWebhookConfigurations = { ok: true, value: [] };
+      results = runChecks(input);
+      assert.match(byId(results, 'pods-have-proxy').message, /shop\/plain-app/);
+      assert.doesNotMatch(byId(results, 'pods-have-proxy').message, /weft\/helper/);
+    });
+
     test('unmeshed pods created after the controller started point at the webhook', async () => {
       const { input } = await healthyInstallation();
       input.podsByNamespace = { shop: { ok: true, value: [appPod('shop', 'late', { created: new Date(now - 3_600_000) }), appPod('shop', 'early', { created: new Date(now - 100 * 3_600_000) })] } };

@@ -60,6 +60,23 @@ export function webhookConfig(kind: 'MutatingWebhookConfiguration' | 'Validating
         clientConfig: { service: { name: 'weft-webhook', namespace: NS, path: mutating ? '/inject' : '/validate', port: 443 }, caBundle: b64(caPEM) },
         sideEffects: 'None',
         admissionReviewVersions: ['v1', 'v1beta1'],
+        // As the chart renders them.
+        ...(mutating
+          ? {
+              namespaceSelector: {
+                matchExpressions: [
+                  { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-node-lease', NS] },
+                  { key: 'config.linkerd.io/admission-webhooks', operator: 'NotIn', values: ['disabled'] },
+                ],
+              },
+              objectSelector: {
+                matchExpressions: [
+                  { key: 'app.kubernetes.io/part-of', operator: 'NotIn', values: ['weft'] },
+                  { key: 'config.linkerd.io/admission-webhooks', operator: 'NotIn', values: ['disabled'] },
+                ],
+              },
+            }
+          : {}),
       },
     ],
   };
@@ -79,8 +96,8 @@ export function trustRootsConfigMap(pem: string): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'weft-identity-trust-roots', namespace: NS }, data: { 'ca-bundle.crt': pem } };
 }
 
-export function namespace(name: string, annotations: Record<string, string> = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name }, annotations } };
+export function namespace(name: string, annotations: Record<string, string> = {}, labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels }, annotations } };
 }
 
 export interface AppPodOptions {
