@@ -69,6 +69,8 @@ export interface IdentityOptions {
    * Service name can verify it too. Undefined: `weft-identity.<ns>.svc` and `...svc.cluster.local`.
    */
   servingDnsNames?: string[];
+  /** Requests in progress beyond which callers get 503 + Retry-After (default 256). */
+  maxInflight?: number;
 }
 
 const MIN_LIFETIME_MS = 60_000;

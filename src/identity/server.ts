@@ -84,6 +84,8 @@ async function chooseAuthenticator(options: IdentityOptions, deps: IdentityServe
   throw new Error('identity service needs a way to check tokens: a Kubernetes connection (TokenReview) or --identity-jwks');
 }
 
+const MAX_INFLIGHT = 256;
+
 function refusalBody(error: CertifyError): CertifyErrorBody {
   return { error: error.code, message: error.message };
 }
@@ -94,6 +96,10 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
   const authenticator = await chooseAuthenticator(options, deps);
   const serverName = identityServerName(deps.controllerNamespace, options.trustDomain);
   const limiter = new RateLimiter({ perSecond: options.rateLimitPerSecond });
+  // Per-address rates do not bound the whole: a restart of every pod at once arrives from many
+  // addresses. Beyond this many requests in progress, callers are told to come back shortly.
+  const maxInflight = options.maxInflight ?? MAX_INFLIGHT;
+  let inflight = 0;
 
   let material: IssuerMaterial = await loadIssuerMaterial(options.issuerDir, options.trustAnchorsFile);
   metrics.issuerExpiry.set(material.notAfter.getTime() / 1000);
@@ -127,10 +133,25 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
 
   // Before the body is read, so a flood costs us a bucket lookup, not JSON parsing.
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/v1/certify') && !limiter.take(request.ip)) {
+    if (!request.url.startsWith('/v1/certify')) return;
+    if (!limiter.take(request.ip)) {
       const error = new CertifyError(429, 'rate_limited', `too many certificate requests from ${request.ip}; retry later`);
       return reply.code(429).header('retry-after', String(limiter.retryAfterSeconds(request.ip))).send(refuse(error, request.log, { client: request.ip }));
     }
+    if (inflight >= maxInflight) {
+      const error = new CertifyError(503, 'overloaded', `identity service is busy (${maxInflight} requests in progress); retry shortly`);
+      return reply.code(503).header('retry-after', '1').send(refuse(error, request.log));
+    }
+    inflight++;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        inflight--;
+      }
+    };
+    reply.raw.once('finish', release);
+    reply.raw.once('close', release);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
