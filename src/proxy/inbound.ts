@@ -62,9 +62,13 @@ export class Inbound {
       if (buffered !== undefined) socket.unshift(buffered);
       const found = buffered === undefined ? undefined : detect(buffered);
       const own = this.#ctx.tls.identity;
-      if (found?.kind === 'tls' && own !== undefined && found.sni === own) {
-        if (!this.#ctx.tls.ready()) {
-          this.#ctx.metrics.refused('inbound', 'no-identity');
+      const meshAlpnOffered = found?.kind === 'tls' && found.alpn.some((id) => parseMeshAlpn(id) !== undefined);
+      if (found?.kind === 'tls' && (meshAlpnOffered || (own !== undefined && found.sni === own))) {
+        // A weft proxy's ClientHello is never handed to the app, even when it cannot be served:
+        // without a certificate yet, or addressed to another identity (stale discovery, an IP
+        // now used by another pod), it is refused.
+        if (!this.#ctx.tls.ready() || found.sni !== own) {
+          this.#ctx.metrics.refused('inbound', this.#ctx.tls.ready() ? 'identity-mismatch' : 'no-identity');
           reset(socket);
           return;
         }

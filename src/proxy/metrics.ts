@@ -97,14 +97,22 @@ export class ProxyMetrics {
 
   http(labels: ConnLabels): HttpRecorder {
     const requests = this.#requests.labels(labels);
+    // Label children are looked up once per connection and status, not once per request:
+    // prom-client hashes the whole label set on every labelled call.
+    const byStatus = new Map<number, { responses: { inc(): void }; latency: { observe(v: number): void } }>();
     return {
       request: () => requests.inc(),
       response: (status: number, latencyMs: number) => {
-        // 0: an HTTP/2 status the observer could not read cheaply (see http2.ts).
-        const status_code = status === 0 ? '' : String(status);
-        const classification = status >= 500 ? 'failure' : 'success';
-        this.#responses.inc({ ...labels, status_code, classification });
-        this.#latency.observe({ ...labels, status_code }, latencyMs);
+        let children = byStatus.get(status);
+        if (children === undefined) {
+          // 0: an HTTP/2 status the observer could not read cheaply (see http2.ts).
+          const status_code = status === 0 ? '' : String(status);
+          const classification = status >= 500 ? 'failure' : 'success';
+          children = { responses: this.#responses.labels({ ...labels, status_code, classification }), latency: this.#latency.labels({ ...labels, status_code }) };
+          byStatus.set(status, children);
+        }
+        children.responses.inc();
+        children.latency.observe(latencyMs);
       },
     };
   }

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as http from 'node:http';
+import * as tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
 import { createTestCa, mintCredentials, identityName, type TestCa } from './certs.ts';
 import { runProxy, httpApp, get, exchange, echoApp, metricValue, type TestProxy } from './harness.ts';
@@ -135,10 +136,20 @@ test('a client whose certificate comes from another CA is refused by the inbound
   assert.equal(await metricValue(b.registry, 'request_total', { client_id: stranger.identity }), 0);
 });
 
-test('the client refuses a server that does not prove the identity discovery named', async () => {
-  const c = await clientProxy(() => app.port, credsA, { [POD_B]: identityName('other', 'b') });
+test('the client refuses a server that does not prove the identity discovery named', { timeout: 10_000 }, async () => {
+  // A rogue TLS server with a valid mesh certificate (web.b) that answers for any name: only
+  // the client's own check of the certificate against the expected identity stops it.
+  let received = 0;
+  const rogue = tls.createServer({ key: credsB.keyPem, cert: credsB.certChainPem, ca: ca.anchorPem, ALPNCallback: ({ protocols }) => protocols[0] }, (s) => {
+    s.on('data', (c: Buffer) => (received += c.length));
+    s.on('error', () => {});
+  });
+  servers.push(rogue);
+  const port = await new Promise<number>((r) => rogue.listen(0, '127.0.0.1', () => r((rogue.address() as net.AddressInfo).port)));
+  const c = await runProxy({ credentials: credsA, mesh: { [POD_B]: identityName('other', 'b') }, routes: { [POD_B]: port }, destination: () => ({ address: POD_B, port: app.port }) });
+  proxies.push(c);
   await assert.rejects(get(c.proxy.outboundPort, '/x'), (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET');
-  assert.equal(await metricValue(b.registry, 'request_total', { direction: 'inbound' }) >= 0, true);
+  assert.equal(received, 0, 'not a byte of the request reached the wrong server');
 });
 
 test('an unmeshed destination is a plain pass-through without TLS', async () => {
@@ -155,4 +166,19 @@ test('the app calling its own pod IP stays in the pod: no mTLS even though disco
   proxies.push(p);
   assert.equal((await get(p.proxy.outboundPort, '/self')).status, 200);
   assert.equal(await metricValue(p.registry, 'request_total', { direction: 'outbound', tls: 'no_identity' }), 1);
+});
+
+test('a mesh ClientHello for another identity (stale discovery) is refused, never passed to the app', async () => {
+  // B is permissive here; the client believes B is someone else.
+  let appSawBytes = 0;
+  const sink = net.createServer((s) => s.on('data', (c: Buffer) => (appSawBytes += c.length)));
+  servers.push(sink);
+  const port = await new Promise<number>((r) => sink.listen(0, '127.0.0.1', () => r((sink.address() as net.AddressInfo).port)));
+  const permissive = await runProxy({ credentials: credsB, destination: () => ({ address: '127.0.0.1', port }) });
+  proxies.push(permissive);
+  const c = await runProxy({ credentials: credsA, mesh: { [POD_B]: identityName('old-owner', 'b') }, routes: { [POD_B]: permissive.proxy.inboundPort }, destination: () => ({ address: POD_B, port }) });
+  proxies.push(c);
+  await assert.rejects(get(c.proxy.outboundPort, '/x'), (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET');
+  assert.equal(appSawBytes, 0);
+  assert.equal(await metricValue(permissive.registry, 'tcp_refused_total', { direction: 'inbound', reason: 'identity-mismatch' }), 1);
 });
