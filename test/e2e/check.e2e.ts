@@ -273,6 +273,34 @@ test('e2e: the rendered chart injects and validates through the real API server,
     assert.match(text.stdout, /√ controller pods are ready/);
     assert.match(text.stdout, /‼ pods in injected namespaces have the proxy \[warn\]/);
 
+    // The `helm test` pod runs as the chart's weft-check ServiceAccount: its RBAC must be enough
+    // for the same verdicts (a 403 anywhere would turn a check into a failure).
+    const request = await core.createNamespacedServiceAccountToken({ name: 'weft-check', namespace: ns.weft, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    const token = request.status?.token ?? '';
+    assert.ok(token, 'TokenRequest returned a token');
+    {
+      const cluster = kube.getCurrentCluster()!;
+      const saConfig = join(dir, 'check-sa.kubeconfig');
+      await writeFile(
+        saConfig,
+        toYaml({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'c', cluster: { server: cluster.server, ...(cluster.caData ? { 'certificate-authority-data': cluster.caData } : {}), ...(cluster.caFile ? { 'certificate-authority': cluster.caFile } : {}), ...(cluster.skipTLSVerify ? { 'insecure-skip-tls-verify': true } : {}) } }],
+          users: [{ name: 'weft-check', user: { token } }],
+          contexts: [{ name: 'c', context: { cluster: 'c', user: 'weft-check' } }],
+          'current-context': 'c',
+        }),
+      );
+      const asTestPod = runCheck(['--namespace', ns.weft, '--selector', selector, '--output', 'json', '--kubeconfig', saConfig]);
+      const seen = checkById(asTestPod.stdout);
+      for (const [id, result] of Object.entries(seen)) {
+        assert.doesNotMatch(result.message, /HTTP 403/, `${id} is forbidden to the weft-check ServiceAccount`);
+        assert.equal(result.status, results[id]?.status, `${id}: ${result.message}`);
+      }
+      assert.equal(asTestPod.code, 0, asTestPod.stdout);
+    }
+
     // A caBundle that no longer matches the serving certificate is a failure.
     const other = await createWebhookCertificates({ service: 'weft-webhook', namespace: ns.weft });
     const mutating = await admission.readMutatingWebhookConfiguration({ name: mutatingName });
