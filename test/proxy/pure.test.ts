@@ -171,3 +171,13 @@ test('http2: status from the static table, raw and Huffman literals; unknown oth
   assert.equal(statusOfBlock(Buffer.from([0xbe])), 0, 'a dynamic-table reference is unknown');
   assert.equal(statusOfBlock(Buffer.from([0x41, 0x03, ...Buffer.from('abc')])), 0, 'not :status');
 });
+
+test('discovery: the fixture document (the format the controller serves) parses and answers', async () => {
+  const { readFileSync } = await import('node:fs');
+  const text = readFileSync(new URL('../fixtures/proxy/discovery.json', import.meta.url), 'utf8');
+  const table = buildDiscoveryTable(parseDiscoveryText(text));
+  assert.equal(table.size, 3);
+  assert.equal(table.lookup('10.244.2.5'), 'web.shop.serviceaccount.identity.weft.cluster.local');
+  assert.equal(table.lookup('FD00:10:244::1A'), 'web.shop.serviceaccount.identity.weft.cluster.local');
+  assert.equal(table.lookup('10.244.9.9'), undefined);
+});
