@@ -217,3 +217,29 @@ test('requests beyond the per-address rate are refused with 429 and Retry-After'
     local.cleanup();
   }
 });
+
+test('the endpoint certificate is renewed past half its life, without a restart', async () => {
+  // 4 s, cut to whole seconds: the half-life lands between 1.5 s and 2 s after issuance.
+  const local = await makeFixture({ certLifetimeMs: 4_000 });
+  const short = await startIdentityServer(local.options, { log: silentLog, registry: newRegistry(), controllerNamespace: 'weft' });
+  const peerSerial = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: short.port, ca: local.anchor.certPem, servername: short.serverName }, () => {
+        const serial = socket.getPeerX509Certificate()!.serialNumber;
+        socket.end();
+        resolve(serial);
+      });
+      socket.on('error', reject);
+    });
+  try {
+    const first = await peerSerial();
+    await short.reload();
+    assert.equal(await peerSerial(), first, 'young certificate kept');
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    await short.reload();
+    assert.notEqual(await peerSerial(), first, 'renewed after half its lifetime');
+  } finally {
+    await short.close();
+    local.cleanup();
+  }
+});
