@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import type { ClusterState, ServerVersion, TrackedKind } from './cluster-state.ts';
 import type { KubeObject } from './types.ts';
+import { pagedMetadataList } from './paged-list.ts';
 
 type CachingInformer = k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
 
@@ -52,7 +53,7 @@ export class KubeClusterState implements ClusterState {
     this.log = options.log;
     this.backoffMs = options.initialBackoffMs ?? 500;
     this.core = kc.makeApiClient(k8s.CoreV1Api);
-    this.namespaces = this.track('Namespace', '/api/v1/namespaces', () => this.core.listNamespace());
+    this.namespaces = this.track('Namespace', '/api/v1/namespaces', pagedMetadataList(kc, '/api/v1/namespaces'));
     for (const kind of options.kinds ?? []) {
       const source = KIND_SOURCES[kind];
       this.tracked.set(kind, this.track(kind, source.path, source.list(kc)));
