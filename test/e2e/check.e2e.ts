@@ -162,6 +162,8 @@ test('e2e: the rendered chart injects and validates through the real API server,
   const controller = await startController(await controllerConfigFromFlags(flags, '0.1.0-e2e'), silentLog);
   t.after(() => controller.shutdown('e2e over'));
   await controller.clusterState.waitForSync();
+  // Ready means the serving certificate, the cache and the identity issuer from the chart all load.
+  await eventually('controller /readyz', async () => ((await fetch(`http://127.0.0.1:${controller.adminPort}/readyz`)).status === 200 ? true : undefined), 30_000);
 
   // The webhook configurations exactly as rendered, but dialling this host instead of the Service.
   for (const o of [...find(docs, 'MutatingWebhookConfiguration'), ...find(docs, 'ValidatingWebhookConfiguration')]) {
