@@ -241,7 +241,10 @@ export class IdentityClient {
     this.#failures = 0;
     this.#metrics.refreshes.inc();
     this.#metrics.expiry.set(cert.notAfter.getTime() / 1000);
-    if (this.#options.identityDir !== undefined) await this.#persist(cert);
+    if (this.#options.identityDir !== undefined) {
+      // The in-memory certificate is what the proxy serves with; a full or read-only emptyDir must not cost it that.
+      await this.#persist(cert).catch((error: unknown) => this.#log.error({ err: error, dir: this.#options.identityDir }, 'could not write the identity files; keeping the certificate in memory only'));
+    }
     // From now, not notBefore: the issuer back-dates notBefore for clock skew, which would pull renewal into the past for short lifetimes.
     const renewAt = renewalTime(new Date(Math.max(cert.notBefore.getTime(), Date.now())), cert.notAfter, this.#options.renewFraction ?? DEFAULT_RENEW_FRACTION);
     this.#schedule(nextAttemptDelay({ now: Date.now(), failures: 0, renewAt }));

@@ -196,3 +196,15 @@ test('without expectedServerName the client expects the identity service name im
     client.stop();
   }
 });
+
+test('an unwritable identity directory does not cost the proxy its certificate', { timeout: 10_000 }, async () => {
+  const blocker = join(fx.dir, 'not-a-dir');
+  writeFileSync(blocker, 'a file where the directory should be');
+  const client = clientFor({ tokenFile: fx.writeToken('d.token', fx.token({ namespace: 'shop', serviceAccount: 'cart' })), identityDir: join(blocker, 'identity') });
+  try {
+    await client.start();
+    assert.ok(client.ready());
+  } finally {
+    client.stop();
+  }
+});
