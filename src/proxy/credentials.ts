@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { identityOf } from './mesh.ts';
 
@@ -37,6 +37,15 @@ export function describeCredentials(keyPem: string, certChainPem: string, trustA
   const identity = identityOf(leaf.subjectAltName);
   if (identity === undefined) throw new CredentialError('identity certificate: it has no DNS subjectAltName to serve as the mesh identity');
   if (!/-----BEGIN CERTIFICATE-----/.test(trustAnchorsPem)) throw new CredentialError('trust anchors: no PEM certificate found');
+  let keyDer: Buffer;
+  try {
+    keyDer = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
+  } catch (error) {
+    throw new CredentialError(`identity key: not a PEM private key (${(error as Error).message})`);
+  }
+  if (!keyDer.equals(leaf.publicKey.export({ type: 'spki', format: 'der' }))) {
+    throw new CredentialError(`identity key: it does not belong to the certificate for ${identity}`);
+  }
   return { keyPem, certChainPem, trustAnchorsPem, identity, notAfter: new Date(leaf.validTo) };
 }
 

@@ -63,7 +63,7 @@ function listen(server: net.Server | HttpServer, at: ListenAddress): Promise<num
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
-  const tls = new MeshTls({ source: options.credentials });
+  const tls = new MeshTls({ source: options.credentials, onInstallError: (error) => options.log.error({ err: error.message }, 'rotated certificate rejected; keeping the previous one') });
   const ctx: ProxyContext = {
     log: options.log,
     metrics: new ProxyMetrics(options.registry),

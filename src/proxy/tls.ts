@@ -14,6 +14,8 @@ const SESSION_CACHE_MAX = 1024;
 export interface MeshTlsOptions {
   source: CredentialSource;
   handshakeTimeoutMs?: number;
+  /** A rotated certificate could not be installed; the previous one stays in use. */
+  onInstallError?: (error: Error) => void;
 }
 
 export class MeshTls {
@@ -32,15 +34,25 @@ export class MeshTls {
       // Only a weft proxy's ALPN id is accepted; any other offer (or none) fails the handshake.
       ALPNCallback: ({ protocols }) => protocols.find((id) => parseMeshAlpn(id) !== undefined),
     });
-    options.source.onRotate((credentials) => this.#install(credentials));
+    const install = (credentials: Credentials): void => {
+      try {
+        this.#install(credentials);
+      } catch (error) {
+        options.onInstallError?.(error as Error);
+      }
+    };
+    options.source.onRotate(install);
     const now = options.source.current();
-    if (now !== undefined) this.#install(now);
+    if (now !== undefined) install(now);
   }
 
   #install(credentials: Credentials): void {
     if (credentials === this.#credentials) return;
     const material = { key: credentials.keyPem, cert: credentials.certChainPem, ca: credentials.trustAnchorsPem, minVersion: 'TLSv1.3' as const };
-    this.#client = tls.createSecureContext(material);
+    // Built (and so checked: key against certificate) before anything is swapped in, so a bad
+    // rotation changes nothing; the server takes the same material.
+    const client = tls.createSecureContext(material);
+    this.#client = client;
     this.server.setSecureContext(material);
     this.#sessions.clear();
     this.#credentials = credentials;

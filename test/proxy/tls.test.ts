@@ -47,3 +47,17 @@ test('repeat connections resume, keep the client identity, and a rotation is use
   assert.equal(await once(), false, 'a rotation drops the cached sessions');
   assert.equal(seen[2].identity, 'rotated.a.serviceaccount.identity.weft.cluster.local');
 });
+
+test('a rotation to a key that does not match its certificate is rejected and the old one kept', async () => {
+  const ca = await createTestCa('tls2');
+  const good = await mintCredentials(ca, 'web', 'b');
+  const other = await mintCredentials(ca, 'web', 'b');
+  const source = mutableCredentials(good);
+  const errors: string[] = [];
+  const meshTls = new MeshTls({ source, onInstallError: (e) => errors.push(e.message) });
+  await new Promise((r) => setImmediate(r));
+  source.set({ ...other, keyPem: good.keyPem });
+  assert.equal(errors.length, 1);
+  assert.ok(meshTls.ready());
+  assert.equal(meshTls.identity, good.identity);
+});
