@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { makeCA, makeLeaf, type TestCert } from '../check/certs.ts';
-import { at, find, objects, one, render, renderRaw, rendererSkipReason, type RenderedDoc } from './render.ts';
+import { at, find, objects, one, parseRendered, render, renderRaw, rendererSkipReason, type RenderedDoc } from './render.ts';
 import { selectorMatches, type LabelSelector } from './selector.ts';
 
 const skip = rendererSkipReason();
@@ -150,6 +150,19 @@ describe('weft chart', { skip }, () => {
       assert.equal(other.status, 0, other.stderr);
       assert.match(other.stdout, /name: mesh-weft-controller/);
       assert.doesNotMatch(other.stdout, /name: weft-controller\b/);
+    });
+
+    test('long release names still give valid, distinct object names', () => {
+      const release = 'a-very-long-release-name-that-goes-on-and-on-and-on';
+      const out = renderRaw(['--name', release, '-n', NS]);
+      assert.equal(out.status, 0, out.stderr);
+      const names = objects(parseRendered(out.stdout)).map((o) => `${o.kind}/${o.metadata?.name}`);
+      for (const entry of names) {
+        const name = entry.split('/')[1]!;
+        assert.ok(name.length <= 63, `${entry} is longer than 63`);
+        assert.match(name, /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, `${entry} is not a DNS name`);
+      }
+      assert.equal(new Set(names).size, names.length);
     });
 
     test('the ClusterRole grants only what the controller reads', () => {
