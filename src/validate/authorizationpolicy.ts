@@ -26,7 +26,6 @@ const CUSTOM_FORBIDDEN_SOURCE = new Set([
   'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces',
   'serviceAccounts', 'notServiceAccounts', 'trustDomains', 'notTrustDomains',
 ]);
-const HTTP_OPERATION_FIELDS = new Set(['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths']);
 
 const TARGET_KINDS = ['/Service', 'core/Service', 'networking.istio.io/ServiceEntry', 'gateway.networking.k8s.io/Gateway', 'gateway.networking.k8s.io/GatewayClass'];
 const TARGET_KIND_PATTERN = /^[a-zA-Z](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
@@ -144,7 +143,12 @@ function checkRule(f: Findings, rule: unknown, path: string, index: number, acti
     f.error(path, `expected a rule object, got ${jsonType(rule)}`);
     return false;
   }
-  let httpOnly = false;
+  // Istio's rule for the TCP warning: sources without any L4 attribute and no `to`, or `to`
+  // operations none of which names ports.
+  let fromExists = false;
+  let toExists = false;
+  let tcpInFrom = false;
+  let tcpInTo = false;
   const from = readArray(f, rule, 'from', path) ?? [];
   if (from.length > MAX_SOURCES) f.error(field(path, 'from'), `${from.length} sources; at most ${MAX_SOURCES} are allowed`);
   from.forEach((entry, i) => {
@@ -155,9 +159,10 @@ function checkRule(f: Findings, rule: unknown, path: string, index: number, acti
       else f.error(p, `expected an object with source, got ${jsonType(entry)}`);
       return;
     }
+    fromExists = true;
     const used = checkValueLists(f, source, field(p, 'source'), SOURCE_FIELDS);
     if (used.length === 0) f.error(field(p, 'source'), `must not be empty in rule ${index}: set at least one of ${SOURCE_FIELDS.join(', ')}`);
-    if (used.length > 0 && used.every((k) => k === 'requestPrincipals' || k === 'notRequestPrincipals')) httpOnly = true;
+    if (used.some((k) => k !== 'requestPrincipals' && k !== 'notRequestPrincipals')) tcpInFrom = true;
     if (action === 'CUSTOM') {
       for (const k of used) if (CUSTOM_FORBIDDEN_SOURCE.has(k)) f.error(field(field(p, 'source'), k), 'not supported with action CUSTOM: the external authorizer runs before identities are checked');
     }
@@ -175,9 +180,10 @@ function checkRule(f: Findings, rule: unknown, path: string, index: number, acti
       else f.error(p, `expected an object with operation, got ${jsonType(entry)}`);
       return;
     }
+    toExists = true;
     const used = checkValueLists(f, operation, field(p, 'operation'), OPERATION_FIELDS);
     if (used.length === 0) f.error(field(p, 'operation'), `must not be empty in rule ${index}: set at least one of ${OPERATION_FIELDS.join(', ')}`);
-    if (used.some((k) => HTTP_OPERATION_FIELDS.has(k)) && !used.includes('ports') && !used.includes('notPorts')) httpOnly = true;
+    if (used.includes('ports') || used.includes('notPorts')) tcpInTo = true;
   });
 
   const when = readArray(f, rule, 'when', path) ?? [];
@@ -187,9 +193,9 @@ function checkRule(f: Findings, rule: unknown, path: string, index: number, acti
       f.error(p, `expected a condition object with key and values, got ${jsonType(entry)}`);
       return;
     }
-    if (checkCondition(f, entry, p, action)) httpOnly = true;
+    checkCondition(f, entry, p, action);
   });
-  return httpOnly;
+  return (fromExists && !toExists && !tcpInFrom) || (toExists && !tcpInTo);
 }
 
 /** Checks the string lists of a source or operation; returns the fields with at least one value. */
@@ -283,15 +289,14 @@ const FREE_FORM_KEYS = new Set([
 ]);
 const CUSTOM_FORBIDDEN_KEYS = new Set(['source.namespace', 'source.principal', 'source.serviceAccount', 'source.trustDomain']);
 
-/** Checks a when condition; returns true when its key is an HTTP-only attribute. */
-function checkCondition(f: Findings, condition: Obj, path: string, action: string): boolean {
+function checkCondition(f: Findings, condition: Obj, path: string, action: string): void {
   const key = readString(f, condition, 'key', path);
   const values = readStringList(f, condition, 'values', path) ?? [];
   const notValues = readStringList(f, condition, 'notValues', path) ?? [];
   const keyPath = field(path, 'key');
   if (key === undefined || key === '') {
     f.error(keyPath, 'required: an attribute such as source.ip, request.headers[<name>] or request.auth.claims[<claim>]');
-    return false;
+    return;
   }
   if (values.length === 0 && notValues.length === 0) f.error(path, `at least one of values or notValues must be set for key ${quote(key)}`);
 
@@ -327,5 +332,4 @@ function checkCondition(f: Findings, condition: Obj, path: string, action: strin
       else valueRule?.(value, p);
     }
   }
-  return key.startsWith('request.');
 }

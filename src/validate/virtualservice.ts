@@ -51,8 +51,9 @@ export function validateVirtualService(object: Obj, f: Findings, context: Virtua
   const scope: Scope = {
     f,
     delegate: hosts.length === 0 && !(Array.isArray(spec.hosts) && spec.hosts.length > 0),
+    // As Istio decides it: listing "mesh" among gateways makes the VS a mesh one for these rules.
     appliesToMesh: gatewayNames.length === 0 || gatewayNames.includes(MESH),
-    appliesToGateway: gatewayNames.some((g) => g !== MESH),
+    appliesToGateway: gatewayNames.length > 0 && !gatewayNames.includes(MESH),
     gateways: gatewayNames,
     hosts: hosts.map(([, h]) => h),
     namespace: meta.namespace,
@@ -286,7 +287,7 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
       const p = field(field(path, key), name);
       if (JWT_CLAIM.test(name)) {
         if (!scope.appliesToGateway) {
-          f.error(p, `routing on JWT claims (${quote(name)}) only works on gateways, but this VirtualService has no gateways other than "mesh"`);
+          f.error(p, `routing on JWT claims (${quote(name)}) only works on gateways, but this VirtualService applies to the mesh (no gateways, or "mesh" among them)`);
         }
       } else if (name === '') {
         f.error(p, 'header name must not be empty');

@@ -152,6 +152,11 @@ test('DENY rules with only HTTP attributes warn; with ports they do not', () => 
   noWarnings(apRule({ ...from({ notIpBlocks: ['10.0.0.0/8'] }), ...to({ ports: ['3306'] }) }, { action: 'DENY' }));
   noWarnings(apRule({}, { action: 'DENY' }));
   noWarnings(apRule(to({ paths: ['/admin'] }), { action: 'ALLOW' }));
+  // Istio looks at the rule as a whole: one operation with ports, or an L4 source, is enough.
+  noWarnings(apRule({ to: [{ operation: { ports: ['80'] } }, { operation: { paths: ['/x'] } }] }, { action: 'DENY' }));
+  noWarnings(apRule(from({ principals: ['cluster.local/ns/a/sa/b'] }), { action: 'DENY' }));
+  noWarnings(apRule({ when: [{ key: 'request.headers[x]', values: ['y'] }] }, { action: 'DENY' }));
+  warnsAt(apRule({ ...from({ principals: ['p'] }), ...to({ methods: ['GET'] }) }, { action: 'DENY' }), 'spec.rules', /TCP/);
 });
 
 test('unknown top-level fields are refused', () => {

@@ -203,6 +203,7 @@ test('JWT claim routing needs a gateway other than mesh', () => {
   const claim = { headers: { '@request.auth.claims.group': { exact: 'admin' } } };
   invalidAt(httpRoute({ match: [claim] }), 'spec.http[0].match[0].headers["@request.auth.claims.group"]', /gateways/);
   invalidAt(httpRoute({ match: [claim] }, { gateways: ['mesh'] }), 'spec.http[0].match[0].headers["@request.auth.claims.group"]', /gateways/);
+  invalidAt(httpRoute({ match: [claim] }, { gateways: ['shop/gw', 'mesh'] }), 'spec.http[0].match[0].headers["@request.auth.claims.group"]', /mesh/);
   valid(httpRoute({ match: [claim] }, { gateways: ['shop/gw'] }));
   valid(httpRoute({ match: [{ headers: { '@request.auth.claims[group]': { exact: 'admin' } } }] }, { gateways: ['shop/gw'] }));
 });
