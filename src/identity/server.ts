@@ -121,10 +121,10 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
     requestTimeout: 15_000,
   }) as unknown as FastifyInstance<HttpsServer>;
 
-  const refuse = (error: CertifyError, requestLog: FastifyBaseLogger, extra: Record<string, unknown> = {}): CertifyErrorBody => {
+  const refuse = (error: CertifyError, request: { log: FastifyBaseLogger; ip: string }): CertifyErrorBody => {
     metrics.requests.inc({ result: 'refused' });
     metrics.refusals.inc({ reason: error.code });
-    requestLog.warn({ reason: error.code, status: error.status, ...extra }, `certificate refused: ${error.message}`);
+    request.log.warn({ reason: error.code, status: error.status, client: request.ip }, `certificate refused: ${error.message}`);
     return refusalBody(error);
   };
 
@@ -136,11 +136,11 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
     if (!request.url.startsWith('/v1/certify')) return;
     if (!limiter.take(request.ip)) {
       const error = new CertifyError(429, 'rate_limited', `too many certificate requests from ${request.ip}; retry later`);
-      return reply.code(429).header('retry-after', String(limiter.retryAfterSeconds(request.ip))).send(refuse(error, request.log, { client: request.ip }));
+      return reply.code(429).header('retry-after', String(limiter.retryAfterSeconds(request.ip))).send(refuse(error, request));
     }
     if (inflight >= maxInflight) {
       const error = new CertifyError(503, 'overloaded', `identity service is busy (${maxInflight} requests in progress); retry shortly`);
-      return reply.code(503).header('retry-after', '1').send(refuse(error, request.log));
+      return reply.code(503).header('retry-after', '1').send(refuse(error, request));
     }
     inflight++;
     let released = false;
@@ -165,7 +165,7 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
             ? new CertifyError(400, 'bad_request', `request body is not valid JSON: ${error.message}`)
             : new CertifyError(500, 'internal', 'internal error');
     if (mapped.status === 500) request.log.error({ err: error }, 'identity request failed');
-    return reply.code(mapped.status).send(refuse(mapped, request.log));
+    return reply.code(mapped.status).send(refuse(mapped, request));
   });
 
   app.post('/v1/certify', async (request, reply) => {
@@ -187,7 +187,7 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
     } catch (error) {
       if (!(error instanceof CertifyError)) throw error;
       if (error.status === 401) reply.header('www-authenticate', 'Bearer');
-      return reply.code(error.status).send(refuse(error, request.log));
+      return reply.code(error.status).send(refuse(error, request));
     } finally {
       metrics.duration.observe((performance.now() - started) / 1000);
     }
