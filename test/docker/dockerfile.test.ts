@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, matchesGlob, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -230,6 +231,23 @@ describe('Dockerfile', () => {
     assert.equal(workdir, '/app');
     // The CLI finds package.json one level above dist/ (for --version).
     assert.ok(runtime.instructions.some((i) => i.keyword === 'COPY' && parseCopy(i).sources.includes('package.json') && parseCopy(i).from === undefined));
+  });
+
+  test("Debian's iptables package provides every program proxy-init runs", async (t) => {
+    const listing = spawnSync('dpkg', ['-L', 'iptables'], { encoding: 'utf8' });
+    if (listing.status !== 0) {
+      t.skip('dpkg or the iptables package is not on this machine, so its file list cannot be read');
+      return;
+    }
+    const { binaries } = await import('../../src/proxy-init/backend.ts');
+    const files = new Set(listing.stdout.split('\n').map((f) => posix.basename(f)));
+    for (const backend of ['nft', 'legacy'] as const) {
+      for (const family of [4, 6] as const) {
+        const { save, restore } = binaries(backend, family);
+        assert.ok(files.has(save), `${save} is not in Debian's iptables package`);
+        assert.ok(files.has(restore), `${restore} is not in Debian's iptables package`);
+      }
+    }
   });
 
   test('carries the OCI labels', () => {
