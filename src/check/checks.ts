@@ -371,7 +371,34 @@ function configMapPEM(configMap: Fetched<KubeObject> | undefined, key: string): 
   return { ok: true, value };
 }
 
+/** The oldest Kubernetes the chart supports (Chart.yaml kubeVersion). */
+export const MIN_KUBERNETES = { major: 1, minor: 20 } as const;
+
+function apiChecks(input: CheckInput): CheckResult[] {
+  const reach = { category: 'kubernetes-api', id: 'kubernetes-api-reachable', description: 'can reach the Kubernetes API' };
+  if (!input.serverVersion.ok) {
+    return [{ ...reach, status: 'fail', message: input.serverVersion.error, hint: 'check KUBECONFIG (or --kubeconfig), the current context and the network' }];
+  }
+  const { gitVersion } = input.serverVersion.value;
+  const results: CheckResult[] = [{ ...reach, status: 'pass', message: `Kubernetes ${gitVersion}` }];
+  const major = Number.parseInt(input.serverVersion.value.major, 10);
+  // Managed clusters report minors such as "27+".
+  const minor = Number.parseInt(input.serverVersion.value.minor, 10);
+  const version = { category: 'kubernetes-api', id: 'kubernetes-version', description: `Kubernetes is ${MIN_KUBERNETES.major}.${MIN_KUBERNETES.minor} or newer` };
+  if (!Number.isFinite(major) || !Number.isFinite(minor)) {
+    results.push({ ...version, status: 'warn', message: `cannot read the version from ${JSON.stringify(input.serverVersion.value)}` });
+  } else if (major < MIN_KUBERNETES.major || (major === MIN_KUBERNETES.major && minor < MIN_KUBERNETES.minor)) {
+    results.push({ ...version, status: 'fail', message: `${gitVersion} is older than weft supports` });
+  } else {
+    results.push({ ...version, status: 'pass', message: gitVersion });
+  }
+  return results;
+}
+
 export function runChecks(input: CheckInput): CheckResult[] {
+  const api = apiChecks(input);
+  // Without the API every other check would repeat the same connection error.
+  if (!input.serverVersion.ok) return api;
   const serving = secretPEM(input.webhookSecret, 'tls.crt');
   const issuer = secretPEM(input.issuerSecret, 'tls.crt');
   const anchors = configMapPEM(input.trustRoots, TRUST_ROOTS_KEY);
@@ -384,5 +411,5 @@ export function runChecks(input: CheckInput): CheckResult[] {
     certificateCheck('trust-anchor-validity', 'trust anchor', anchors, input, missing(`"${VOLUMES.trustRoots}" ConfigMap`)),
   ];
   const chain = issuerChainCheck(issuer, anchors);
-  return [...controllerChecks(input), ...webhookChecks(input, serving), ...certificates, ...(chain ? [chain] : []), ...injectionChecks(input)];
+  return [...api, ...controllerChecks(input), ...webhookChecks(input, serving), ...certificates, ...(chain ? [chain] : []), ...injectionChecks(input)];
 }

@@ -65,6 +65,7 @@ export async function gather(kc: k8s.KubeConfig, options: GatherOptions): Promis
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
   const { namespace } = options;
+  const serverVersion = await fetched<{ major: string; minor: string; gitVersion: string }>(() => kc.makeApiClient(k8s.VersionApi).getCode());
   const [controllerPods, mutating, validating, namespaces] = await Promise.all([
     items(() => core.listNamespacedPod({ namespace, labelSelector: options.selector })),
     items(() => admission.listMutatingWebhookConfiguration()),
@@ -88,6 +89,7 @@ export async function gather(kc: k8s.KubeConfig, options: GatherOptions): Promis
   }
   return {
     now: options.now ?? new Date(),
+    serverVersion,
     namespace,
     selector: options.selector,
     controllerPods,

@@ -29,6 +29,8 @@ export interface CertificateSources {
 /** Everything `weft check` decides on: plain objects as the API server returns them. */
 export interface CheckInput {
   now: Date;
+  /** The API server's /version (gitVersion such as v1.20.2); its failure means nothing else was readable. */
+  serverVersion: Fetched<{ major: string; minor: string; gitVersion: string }>;
   /** The controller's namespace. */
   namespace: string;
   /** The label selector the controller pods were listed with (for messages). */

@@ -23,6 +23,8 @@ describe('weft check decisions', () => {
     const { input } = await healthyInstallation();
     const results = runChecks(input);
     assert.deepEqual(statuses(results), {
+      'kubernetes-api-reachable': 'pass',
+      'kubernetes-version': 'pass',
       'controller-pods-ready': 'pass',
       'mutating-webhook-registered': 'pass',
       'validating-webhook-registered': 'pass',
@@ -38,6 +40,26 @@ describe('weft check decisions', () => {
     assert.match(byId(results, 'controller-pods-ready').message, /2\/2 ready/);
     assert.match(byId(results, 'namespaces-annotated').message, /^shop$/);
     assert.match(byId(results, 'pods-have-proxy').message, /1 pod meshed/);
+  });
+
+  describe('Kubernetes API', () => {
+    test('an unreachable API is one failure, not one per check', async () => {
+      const { input } = await healthyInstallation();
+      input.serverVersion = { ok: false, error: 'fetch failed: connect ECONNREFUSED 127.0.0.1:6443' };
+      const results = runChecks(input);
+      assert.deepEqual(statuses(results), { 'kubernetes-api-reachable': 'fail' });
+      assert.match(results[0]!.message, /ECONNREFUSED/);
+      assert.equal(exitCode(results), 1);
+    });
+
+    test('versions: older than 1.20 fails, managed "27+" minors parse', async () => {
+      const { input } = await healthyInstallation();
+      input.serverVersion = { ok: true, value: { major: '1', minor: '19', gitVersion: 'v1.19.16' } };
+      assert.equal(byId(runChecks(input), 'kubernetes-version').status, 'fail');
+      input.serverVersion = { ok: true, value: { major: '1', minor: '27+', gitVersion: 'v1.27.3-eks-1' } };
+      assert.equal(byId(runChecks(input), 'kubernetes-version').status, 'pass');
+      assert.match(byId(runChecks(input), 'kubernetes-api-reachable').message, /v1\.27\.3-eks-1/);
+    });
   });
 
   describe('controller pods', () => {
@@ -368,7 +390,8 @@ describe('weft check report', () => {
     input.mutatingWebhookConfigurations = { ok: true, value: [] };
     const results = runChecks(input);
     const text = formatText(results, NS);
-    assert.match(text, /^controller\n----------\n√ controller pods are ready\n {4}2\/2 ready\n/);
+    assert.match(text, /^kubernetes-api\n-+\n√ can reach the Kubernetes API\n {4}Kubernetes v1\.20\.2\n/);
+    assert.match(text, /\ncontroller\n----------\n√ controller pods are ready\n {4}2\/2 ready\n/);
     assert.match(text, /× mutating webhook configuration is registered \[fail\]\n {4}no mutating webhook configuration sends to namespace weft\n {4}fix: reinstall/);
     assert.match(text, /‼ webhook serving certificate is valid for more than 30 days \[warn\]/);
     assert.match(text, /Status check results \(namespace weft\): \d+ passed, 1 warning, 1 failed: FAIL\n$/);

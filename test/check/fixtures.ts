@@ -156,6 +156,7 @@ export async function healthyInstallation(options: InstallationOptions = {}): Pr
   const issuer = await makeCA('identity.weft.cluster.local', { now, days: 365, ...options.issuer }, anchor);
   const input: CheckInput = {
     now: NOW,
+    serverVersion: { ok: true, value: { major: '1', minor: '20', gitVersion: 'v1.20.2' } },
     namespace: NS,
     selector: SELECTOR,
     controllerPods: { ok: true, value: [controllerPod('weft-controller-7d9f-a'), controllerPod('weft-controller-7d9f-b')] },

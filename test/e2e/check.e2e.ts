@@ -259,7 +259,7 @@ test('e2e: the rendered chart injects and validates through the real API server,
 
     const healthy = runCheck(['--namespace', ns.weft, '--selector', selector, '--output', 'json']);
     const results = checkById(healthy.stdout);
-    for (const id of ['controller-pods-ready', 'mutating-webhook-registered', 'validating-webhook-registered', 'webhook-ca-bundle', 'webhook-certificate-validity', 'issuer-certificate-validity', 'trust-anchor-validity', 'issuer-signed-by-trust-anchor', 'namespaces-annotated']) {
+    for (const id of ['kubernetes-api-reachable', 'kubernetes-version', 'controller-pods-ready', 'mutating-webhook-registered', 'validating-webhook-registered', 'webhook-ca-bundle', 'webhook-certificate-validity', 'issuer-certificate-validity', 'trust-anchor-validity', 'issuer-signed-by-trust-anchor', 'namespaces-annotated']) {
       assert.equal(results[id]?.status, 'pass', `${id}: ${results[id]?.message}`);
     }
     assert.match(results['controller-pods-ready']!.message, /2\/2 ready/);
