@@ -243,3 +243,15 @@ test('the endpoint certificate is renewed past half its life, without a restart'
     local.cleanup();
   }
 });
+
+test('issued requests and the issuer expiry are exported as metrics', async () => {
+  const issuedBefore = (await registry.getSingleMetric('identity_certify_requests_total')!.get()).values.find((v) => v.labels.result === 'issued')?.value ?? 0;
+  const res = await certify(fx.token({ namespace: 'shop', serviceAccount: 'cart' }), { csr: await csrFor() });
+  assert.equal(res.status, 200);
+  const issuedAfter = (await registry.getSingleMetric('identity_certify_requests_total')!.get()).values.find((v) => v.labels.result === 'issued')?.value ?? 0;
+  assert.equal(issuedAfter, issuedBefore + 1);
+  const expiry = (await registry.getSingleMetric('identity_issuer_expiration_timestamp_seconds')!.get()).values[0]?.value;
+  assert.equal(expiry, new Date(new X509Certificate(fx.issuer.certPem).validTo).getTime() / 1000);
+  const text = await registry.metrics();
+  assert.match(text, /identity_certify_duration_seconds_count \d+/);
+});
