@@ -83,7 +83,9 @@ export function validateVirtualService(object: Obj, f: Findings, context: Virtua
   const exportTo = readStringList(f, spec, 'exportTo', 'spec');
   if (exportTo) checkExportTo(f, exportTo, 'spec.exportTo', meta.namespace);
 
-  warnUnreachable(scope, http);
+  warnUnreachable(scope, http, 'spec.http', true);
+  warnUnreachable(scope, tcp, 'spec.tcp', false);
+  warnUnreachable(scope, tls, 'spec.tls', false);
   warnUnknownFields(f, spec, VIRTUAL_SERVICE_SPEC, 'spec');
 }
 
@@ -213,7 +215,9 @@ function checkHTTPRoute(scope: Scope, value: unknown, path: string): void {
   if (hasMirror && mirrors !== undefined && mirrors.length > 0) f.error(field(path, 'mirrors'), 'a route cannot have both mirror and mirrors; move the mirror into mirrors');
 
   const matches = readArray(f, route, 'match', path);
-  matches?.forEach((m, i) => checkHTTPMatch(scope, m, item(field(path, 'match'), i)));
+  // Istio merges delegating routes with their delegates by prefix/exact only, so neither side may use regex.
+  const delegating = scope.delegate || delegate !== undefined;
+  matches?.forEach((m, i) => checkHTTPMatch(scope, m, item(field(path, 'match'), i), delegating));
 
   checkHTTPDestinations(scope, destinations, field(path, 'route'));
 
@@ -269,7 +273,7 @@ function checkPercent(f: Findings, percentage: Obj, path: string, what: string):
 const JWT_CLAIM = /^@request\.auth\.claims(\.|\[)/;
 const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status']);
 
-function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
+function checkHTTPMatch(scope: Scope, value: unknown, path: string, delegating: boolean): void {
   const { f } = scope;
   if (!isRecord(value)) {
     f.error(path, value === null || value === undefined ? 'match must not be null' : `expected a match object, got ${jsonType(value)}`);
@@ -278,8 +282,8 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
   const m = value;
   readString(f, m, 'name', path);
   readBool(f, m, 'ignoreUriCase', path);
-  checkStringMatch(f, m, 'uri', path, true);
-  for (const key of ['scheme', 'method', 'authority']) checkStringMatch(f, m, key, path, false);
+  checkStringMatch(f, m, 'uri', path, true, delegating);
+  for (const key of ['scheme', 'method', 'authority']) checkStringMatch(f, m, key, path, false, delegating);
   for (const key of ['headers', 'withoutHeaders'] as const) {
     const headers = readObject(f, m, key, path);
     if (!headers) continue;
@@ -298,7 +302,7 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
         f.error(p, 'header match must not be null; use {} to match presence, or exact/prefix/regex');
         continue;
       }
-      checkStringMatchValue(f, match, p, false, key === 'withoutHeaders');
+      checkStringMatchValue(f, match, p, false, key === 'withoutHeaders', delegating);
     }
   }
   const params = readObject(f, m, 'queryParams', path);
@@ -306,7 +310,7 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
     for (const [name, match] of Object.entries(params)) {
       const p = field(field(path, 'queryParams'), name);
       if (match === null || match === undefined) f.error(p, 'query parameter match must not be null');
-      else checkStringMatchValue(f, match, p, false, false);
+      else checkStringMatchValue(f, match, p, false, false, delegating);
     }
   }
   const port = readInteger(f, m, 'port', path, 0, UINT32_MAX, 'uint32');
@@ -319,14 +323,14 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
   readString(f, m, 'statPrefix', path);
 }
 
-function checkStringMatch(f: Findings, parent: Obj, key: string, path: string, allowEmptyPrefix: boolean): void {
+function checkStringMatch(f: Findings, parent: Obj, key: string, path: string, allowEmptyPrefix: boolean, delegating: boolean): void {
   if (!has(parent, key)) return;
-  checkStringMatchValue(f, parent[key], field(path, key), allowEmptyPrefix, false);
+  checkStringMatchValue(f, parent[key], field(path, key), allowEmptyPrefix, false, delegating);
 }
 
 const STRING_MATCH_KEYS = ['exact', 'prefix', 'regex'] as const;
 
-function checkStringMatchValue(f: Findings, value: unknown, path: string, allowEmptyPrefix: boolean, presenceStar: boolean): void {
+function checkStringMatchValue(f: Findings, value: unknown, path: string, allowEmptyPrefix: boolean, presenceStar: boolean, delegating = false): void {
   if (!isRecord(value)) {
     f.error(path, `expected a string match object with one of exact, prefix or regex, got ${jsonType(value)}`);
     return;
@@ -336,6 +340,10 @@ function checkStringMatchValue(f: Findings, value: unknown, path: string, allowE
   for (const k of set) {
     const text = readString(f, value, k, path);
     if (text === undefined) continue;
+    if (delegating) {
+      if (k === 'regex') f.error(field(path, 'regex'), 'regex matches are not supported where routes are delegated (in a route with delegate, or in a delegate VirtualService); use exact or prefix');
+      continue;
+    }
     if (k === 'prefix' && text === '' && !allowEmptyPrefix) f.error(field(path, 'prefix'), 'must not be empty; omit the match to match any value');
     if (k === 'regex') {
       if (presenceStar && text === '*') continue; // presence match, not a regex
@@ -821,34 +829,101 @@ function canonical(value: unknown, depth = 0): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-function warnUnreachable(scope: Scope, routes: unknown[]): void {
+/** A prefix match reduced to what decides whether an earlier one covers it. */
+interface PrefixMatch {
+  rule: number;
+  match: number;
+  prefix: string;
+  port: unknown;
+  method: string;
+  authority: string;
+  headers: Map<string, string>;
+  queryParams: Map<string, string>;
+  withoutHeaders: Map<string, string>;
+}
+
+function exactOrPrefix(m: unknown): string {
+  if (!isRecord(m)) return '';
+  if (typeof m.exact === 'string' && m.exact !== '') return `exact:${m.exact}`;
+  if (typeof m.prefix === 'string' && m.prefix !== '') return `prefix:${m.prefix}`;
+  return '';
+}
+
+function stringMatchMap(m: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (isRecord(m)) for (const [k, v] of Object.entries(m)) out.set(k, exactOrPrefix(v));
+  return out;
+}
+
+function toPrefixMatch(m: Obj, rule: number, match: number): PrefixMatch | undefined {
+  const uri = isRecord(m.uri) ? m.uri : undefined;
+  if (!uri || typeof uri.prefix !== 'string' || uri.prefix === '') return undefined;
+  return {
+    rule, match, prefix: uri.prefix, port: m.port ?? 0,
+    // Istio treats a match without method as GET for this comparison.
+    method: exactOrPrefix(m.method) || 'exact:GET',
+    authority: exactOrPrefix(m.authority),
+    headers: stringMatchMap(m.headers), queryParams: stringMatchMap(m.queryParams), withoutHeaders: stringMatchMap(m.withoutHeaders),
+  };
+}
+
+function mapCovered(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w === undefined || (v !== w && !v.startsWith(w))) return false;
+  }
+  return true;
+}
+
+/** Istio's overlap rule: does earlier match a catch every request the later one would? */
+function covers(a: PrefixMatch, b: PrefixMatch): boolean {
+  if (!b.prefix.startsWith(a.prefix) || a.port !== b.port) return false;
+  if (a.method !== b.method && !a.method.startsWith(b.method)) return false;
+  if (a.authority !== b.authority && !a.authority.startsWith(b.authority)) return false;
+  return mapCovered(a.headers, b.headers) && mapCovered(a.queryParams, b.queryParams) && mapCovered(a.withoutHeaders, b.withoutHeaders);
+}
+
+function warnUnreachable(scope: Scope, routes: unknown[], base: string, http: boolean): void {
   const seen = new Map<string, number>();
+  const prefixes: PrefixMatch[] = [];
   let catchAll = -1;
   routes.forEach((route, i) => {
     if (!isRecord(route)) return;
-    const path = item('spec.http', i);
+    const path = item(base, i);
     const matches = Array.isArray(route.match) ? route.match : [];
-    if (catchAll >= 0) {
-      scope.f.warn(path, `rule is never used: spec.http[${catchAll}] has no match and catches every request first${matches.length === 0 ? ' (only the last rule can have no matches)' : ''}`);
+    if (matches.length === 0) {
+      if (catchAll >= 0) scope.f.warn(path, `rule is never used: only the last rule can have no matches, and ${item(base, catchAll)} has none`);
+      catchAll = i;
       return;
     }
-    if (matches.length === 0) {
-      catchAll = i;
+    if (catchAll >= 0) {
+      scope.f.warn(path, `rule is never used: ${item(base, catchAll)} has no matches and catches every request first`);
       return;
     }
     let duplicates = 0;
     matches.forEach((m, j) => {
       if (!isRecord(m) || --scope.budget.left < 0) return;
       const { name: _name, ...rest } = m;
-      const key = canonical(rest);
+      const key = canonical(http ? rest : m);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
         duplicates++;
-        scope.f.warn(item(field(path, 'match'), j), `match is never used: spec.http[${earlier}] has the same match and comes first`);
-      } else {
-        seen.set(key, i);
+        scope.f.warn(item(field(path, 'match'), j), `match is never used: ${item(base, earlier)} has the same match and comes first`);
+        return;
       }
+      seen.set(key, i);
+      const prefix = http ? toPrefixMatch(m, i, j) : undefined;
+      if (prefix) prefixes.push(prefix);
     });
     if (duplicates === matches.length) scope.f.warn(path, 'rule is never used: all its matches are used by earlier rules');
   });
+  for (let a = 0; a < prefixes.length; a++) {
+    for (let b = a + 1; b < prefixes.length; b++) {
+      if (--scope.budget.left < 0) return;
+      const [x, y] = [prefixes[a], prefixes[b]];
+      if (x.prefix === y.prefix || !covers(x, y)) continue;
+      scope.f.warn(item(field(item(base, y.rule), 'match'), y.match), `match is never used: prefix ${quote(y.prefix)} is already caught by prefix ${quote(x.prefix)} at ${item(field(item(base, x.rule), 'match'), x.match)}`);
+    }
+  }
 }

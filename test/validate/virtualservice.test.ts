@@ -264,7 +264,7 @@ test('TCP and TLS routes', () => {
 });
 
 test('unreachable rules and duplicate matches only warn', () => {
-  warnsAt(virtualService({ hosts: ['r'], http: [{ route: [dest('a')] }, { route: [dest('b')] }] }), 'spec.http[1]', /never used.*only the last rule/);
+  warnsAt(virtualService({ hosts: ['r'], http: [{ route: [dest('a')] }, { route: [dest('b')] }] }), 'spec.http[1]', /never used: only the last rule/);
   warnsAt(virtualService({ hosts: ['r'], http: [{ route: [dest('a')] }, { match: [{ uri: { prefix: '/' } }], route: [dest('b')] }] }), 'spec.http[1]', /never used/);
   const dup = { uri: { exact: '/a' } };
   const outcome = warnsAt(virtualService({ hosts: ['r'], http: [{ match: [dup], route: [dest('a')] }, { match: [{ ...dup, name: 'x' }], route: [dest('b')] }, { route: [dest('c')] }] }), 'spec.http[1].match[0]', /same match/);
@@ -299,4 +299,20 @@ test('unknown spec fields (which the API server drops) are named in warnings', (
   warnsAt(httpRoute({ route: [{ destination: { host: 'a', subsets: 'v1' } }] }), 'spec.http[0].route[0].destination.subsets', /unknown field/);
   warnsAt(httpRoute({ match: [{ headers: { x: { exact: 'a', regx: 'b' } } }] }), 'spec.http[0].match[0].headers.x.regx', /unknown field/);
   warnsAt(virtualService({ host: ['a'], hosts: ['a'], http: [{ route: [{ destination: { host: 'a' } }] }] }), 'spec.host', /unknown field/);
+});
+
+test('delegation: no regex matches in delegating routes or delegate VirtualServices', () => {
+  invalidAt(virtualService({ http: [{ match: [{ uri: { regex: '/a.*' } }], route: [dest('a')] }] }), 'spec.http[0].match[0].uri.regex', /delegated/);
+  invalidAt(httpRoute({ route: undefined, delegate: { name: 'child' }, match: [{ headers: { x: { regex: 'a+' } } }] }), 'spec.http[0].match[0].headers.x.regex', /delegated/);
+  valid(httpRoute({ route: undefined, delegate: { name: 'child' }, match: [{ uri: { prefix: '/a' } }] }));
+  valid(virtualService({ http: [{ match: [{ uri: { exact: '/a' } }], route: [dest('a')] }] }));
+});
+
+test('overlapping prefixes and unreachable TCP/TLS rules only warn', () => {
+  const rule = (prefix: string, host: string) => ({ match: [{ uri: { prefix } }], route: [dest(host)] });
+  warnsAt(virtualService({ hosts: ['r'], http: [rule('/debug', 'a'), rule('/debugs', 'b')] }), 'spec.http[1].match[0]', /prefix "\/debugs" is already caught by prefix "\/debug"/);
+  noWarnings(virtualService({ hosts: ['r'], http: [rule('/debugs', 'a'), rule('/debug', 'b')] }));
+  noWarnings(virtualService({ hosts: ['r'], http: [rule('/a', 'a'), { match: [{ uri: { prefix: '/ab' }, headers: { x: { exact: 'y' } } }], route: [dest('b')] }] }));
+  warnsAt(virtualService({ hosts: ['db'], tcp: [{ route: [dest('a')] }, { match: [{ port: 1 }], route: [dest('b')] }] }), 'spec.tcp[1]', /never used/);
+  warnsAt(virtualService({ hosts: ['db'], tcp: [{ match: [{ port: 1 }], route: [dest('a')] }, { match: [{ port: 1 }], route: [dest('b')] }] }), 'spec.tcp[1].match[0]', /same match/);
 });
