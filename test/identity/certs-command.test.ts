@@ -95,3 +95,24 @@ test('the certs flag specs are exported and parse', () => {
   assert.equal(parseFlags(trustAnchorFlagSpecs, []).flags.lifetime, '87600h');
   assert.equal(parseFlags(issuerFlagSpecs, []).flags.lifetime, '8760h');
 });
+
+test('certs/dev-pki.sh makes a root, an issuer the identity service accepts, and webhook certificates', { skip: spawnSync('bash', ['--version']).status === 0 ? false : 'bash not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-dev-pki-'));
+  try {
+    const script = new URL('../../certs/dev-pki.sh', import.meta.url).pathname;
+    // The script runs `node`; make sure it is this Node, not an older one earlier on PATH.
+    const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
+    const run = spawnSync('bash', [script, join(dir, 'pki'), 'mesh'], { encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    validateIssuerMaterial({
+      certChainPem: readFileSync(join(dir, 'pki/issuer/tls.crt'), 'utf8'),
+      keyPem: readFileSync(join(dir, 'pki/issuer/tls.key'), 'utf8'),
+      trustAnchorsPem: readFileSync(join(dir, 'pki/root/ca.crt'), 'utf8'),
+    });
+    assert.match(new X509Certificate(readFileSync(join(dir, 'pki/webhook/tls.crt'))).subjectAltName ?? '', /weft-controller\.mesh\.svc.*IP Address:127\.0\.0\.1/);
+    const again = spawnSync('bash', [script, join(dir, 'pki'), 'mesh'], { encoding: 'utf8', env });
+    assert.notEqual(again.status, 0, 'a second run refuses to overwrite');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
