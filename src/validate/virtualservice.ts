@@ -215,9 +215,7 @@ function checkHTTPRoute(scope: Scope, value: unknown, path: string): void {
   if (hasMirror && mirrors !== undefined && mirrors.length > 0) f.error(field(path, 'mirrors'), 'a route cannot have both mirror and mirrors; move the mirror into mirrors');
 
   const matches = readArray(f, route, 'match', path);
-  // Istio merges delegating routes with their delegates by prefix/exact only, so neither side may use regex.
-  const delegating = scope.delegate || delegate !== undefined;
-  matches?.forEach((m, i) => checkHTTPMatch(scope, m, item(field(path, 'match'), i), delegating));
+  matches?.forEach((m, i) => checkHTTPMatch(scope, m, item(field(path, 'match'), i)));
 
   checkHTTPDestinations(scope, destinations, field(path, 'route'));
 
@@ -273,7 +271,7 @@ function checkPercent(f: Findings, percentage: Obj, path: string, what: string):
 const JWT_CLAIM = /^@request\.auth\.claims(\.|\[)/;
 const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status']);
 
-function checkHTTPMatch(scope: Scope, value: unknown, path: string, delegating: boolean): void {
+function checkHTTPMatch(scope: Scope, value: unknown, path: string): void {
   const { f } = scope;
   if (!isRecord(value)) {
     f.error(path, value === null || value === undefined ? 'match must not be null' : `expected a match object, got ${jsonType(value)}`);
@@ -282,8 +280,8 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string, delegating: 
   const m = value;
   readString(f, m, 'name', path);
   readBool(f, m, 'ignoreUriCase', path);
-  checkStringMatch(f, m, 'uri', path, true, delegating);
-  for (const key of ['scheme', 'method', 'authority']) checkStringMatch(f, m, key, path, false, delegating);
+  checkStringMatch(f, m, 'uri', path, true);
+  for (const key of ['scheme', 'method', 'authority']) checkStringMatch(f, m, key, path, false);
   for (const key of ['headers', 'withoutHeaders'] as const) {
     const headers = readObject(f, m, key, path);
     if (!headers) continue;
@@ -299,10 +297,11 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string, delegating: 
         f.error(p, `${quote(name)} is not a valid header name (RFC 7230 token characters only, no spaces)`);
       }
       if (match === null || match === undefined) {
-        f.error(p, 'header match must not be null; use {} to match presence, or exact/prefix/regex');
+        // Istio refuses a null headers entry but reads a null withoutHeaders entry as "absent".
+        if (key === 'headers') f.error(p, 'header match must not be null; use {} to match presence, or exact/prefix/regex');
         continue;
       }
-      checkStringMatchValue(f, match, p, false, key === 'withoutHeaders', delegating);
+      checkStringMatchValue(f, match, p, false, key === 'withoutHeaders');
     }
   }
   const params = readObject(f, m, 'queryParams', path);
@@ -310,7 +309,7 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string, delegating: 
     for (const [name, match] of Object.entries(params)) {
       const p = field(field(path, 'queryParams'), name);
       if (match === null || match === undefined) f.error(p, 'query parameter match must not be null');
-      else checkStringMatchValue(f, match, p, false, false, delegating);
+      else checkStringMatchValue(f, match, p, false, false);
     }
   }
   const port = readInteger(f, m, 'port', path, 0, UINT32_MAX, 'uint32');
@@ -323,14 +322,14 @@ function checkHTTPMatch(scope: Scope, value: unknown, path: string, delegating: 
   readString(f, m, 'statPrefix', path);
 }
 
-function checkStringMatch(f: Findings, parent: Obj, key: string, path: string, allowEmptyPrefix: boolean, delegating: boolean): void {
+function checkStringMatch(f: Findings, parent: Obj, key: string, path: string, allowEmptyPrefix: boolean): void {
   if (!has(parent, key)) return;
-  checkStringMatchValue(f, parent[key], field(path, key), allowEmptyPrefix, false, delegating);
+  checkStringMatchValue(f, parent[key], field(path, key), allowEmptyPrefix, false);
 }
 
 const STRING_MATCH_KEYS = ['exact', 'prefix', 'regex'] as const;
 
-function checkStringMatchValue(f: Findings, value: unknown, path: string, allowEmptyPrefix: boolean, presenceStar: boolean, delegating = false): void {
+function checkStringMatchValue(f: Findings, value: unknown, path: string, allowEmptyPrefix: boolean, presenceStar: boolean): void {
   if (!isRecord(value)) {
     f.error(path, `expected a string match object with one of exact, prefix or regex, got ${jsonType(value)}`);
     return;
@@ -340,10 +339,6 @@ function checkStringMatchValue(f: Findings, value: unknown, path: string, allowE
   for (const k of set) {
     const text = readString(f, value, k, path);
     if (text === undefined) continue;
-    if (delegating) {
-      if (k === 'regex') f.error(field(path, 'regex'), 'regex matches are not supported where routes are delegated (in a route with delegate, or in a delegate VirtualService); use exact or prefix');
-      continue;
-    }
     if (k === 'prefix' && text === '' && !allowEmptyPrefix) f.error(field(path, 'prefix'), 'must not be empty; omit the match to match any value');
     if (k === 'regex') {
       if (presenceStar && text === '*') continue; // presence match, not a regex
