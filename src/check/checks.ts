@@ -1,7 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { INJECT_ANNOTATION } from '../inject/annotations.ts';
-import { MESH_PROXY_CONTAINER_NAMES } from '../inject/config.ts';
+import { defaultInjectorConfig, MESH_PROXY_CONTAINER_NAMES, parseInjectorConfig } from '../inject/config.ts';
+import { parse as parseYaml } from 'yaml';
 import { isRecord, type KubeObject } from '../kube/types.ts';
 import { chainsTo, decodeBase64PEM, describe, parseCertificates, validity } from './certs.ts';
 import { selectorMatches } from './selector.ts';
@@ -11,8 +12,9 @@ import type { CertificateSources, CheckInput, CheckResult, Fetched } from './typ
 // so every branch is tested on real objects and real certificates.
 
 /** Volume names the chart's Deployment uses for its certificates. */
-export const VOLUMES = { webhook: 'webhook-tls', issuer: 'identity-issuer', trustRoots: 'trust-roots' } as const;
+export const VOLUMES = { webhook: 'webhook-tls', issuer: 'identity-issuer', trustRoots: 'trust-roots', config: 'config' } as const;
 export const TRUST_ROOTS_KEY = 'ca-bundle.crt';
+export const INJECT_CONFIG_KEY = 'config.yaml';
 
 const OPT_OUT_LABEL = 'config.linkerd.io/admission-webhooks';
 
@@ -42,6 +44,7 @@ export function certificateSources(pods: readonly KubeObject[]): CertificateSour
       if (volume.name === VOLUMES.webhook && secret) sources.webhookSecret ??= secret;
       if (volume.name === VOLUMES.issuer && secret) sources.issuerSecret ??= secret;
       if (volume.name === VOLUMES.trustRoots && configMap) sources.trustRootsConfigMap ??= configMap;
+      if (volume.name === VOLUMES.config && configMap) sources.injectorConfigMap ??= configMap;
     }
   }
   return sources;
@@ -362,13 +365,27 @@ function secretPEM(secret: Fetched<KubeObject> | undefined, key: string): Fetche
   return { ok: true, value: decodeBase64PEM(value) };
 }
 
-function configMapPEM(configMap: Fetched<KubeObject> | undefined, key: string): Fetched<string> | undefined {
+function configMapText(configMap: Fetched<KubeObject> | undefined, key: string): Fetched<string> | undefined {
   if (configMap === undefined) return undefined;
   if (!configMap.ok) return configMap;
   const data = isRecord(configMap.value.data) ? configMap.value.data : {};
   const value = data[key];
   if (typeof value !== 'string' || value.trim() === '') return { ok: false, error: `ConfigMap ${configMap.value.metadata?.name} has no ${key}` };
   return { ok: true, value };
+}
+
+function injectorConfigCheck(input: CheckInput): CheckResult | undefined {
+  if (input.injectorConfig === undefined) return undefined;
+  const base = { category: 'injection', id: 'injector-config-valid', description: 'injector configuration is valid' };
+  const text = configMapText(input.injectorConfig, INJECT_CONFIG_KEY);
+  if (!text?.ok) return { ...base, status: 'fail', message: text?.error ?? 'missing' };
+  try {
+    // The controller's own parser: what it would refuse at start (or on reload) is refused here.
+    const config = parseInjectorConfig(parseYaml(text.value), defaultInjectorConfig('0.0.0'), `ConfigMap ${input.injectorConfig.ok ? input.injectorConfig.value.metadata?.name : ''}`);
+    return { ...base, status: 'pass', message: `new pods get ${config.proxy.image}:${config.proxy.version} (log level ${config.proxy.logLevel}${config.proxy.nativeSidecar ? ', native sidecar' : ''})` };
+  } catch (error) {
+    return { ...base, status: 'fail', message: (error as Error).message, hint: 'fix the chart values and run helm upgrade' };
+  }
 }
 
 /** The oldest Kubernetes the chart supports (Chart.yaml kubeVersion). */
@@ -401,7 +418,7 @@ export function runChecks(input: CheckInput): CheckResult[] {
   if (!input.serverVersion.ok) return api;
   const serving = secretPEM(input.webhookSecret, 'tls.crt');
   const issuer = secretPEM(input.issuerSecret, 'tls.crt');
-  const anchors = configMapPEM(input.trustRoots, TRUST_ROOTS_KEY);
+  const anchors = configMapText(input.trustRoots, TRUST_ROOTS_KEY);
   // The certificates are found through the controller pods' volumes; without pods, say that.
   const noPods = !input.controllerPods.ok || input.controllerPods.value.length === 0;
   const missing = (what: string) => (noPods ? 'unknown: no controller pods to read the certificate location from' : `the controller pods mount no ${what}`);
@@ -411,5 +428,6 @@ export function runChecks(input: CheckInput): CheckResult[] {
     certificateCheck('trust-anchor-validity', 'trust anchor', anchors, input, missing(`"${VOLUMES.trustRoots}" ConfigMap`)),
   ];
   const chain = issuerChainCheck(issuer, anchors);
-  return [...api, ...controllerChecks(input), ...webhookChecks(input, serving), ...certificates, ...(chain ? [chain] : []), ...injectionChecks(input)];
+  const injector = injectorConfigCheck(input);
+  return [...api, ...controllerChecks(input), ...webhookChecks(input, serving), ...certificates, ...(chain ? [chain] : []), ...(injector ? [injector] : []), ...injectionChecks(input)];
 }

@@ -73,10 +73,11 @@ export async function gather(kc: k8s.KubeConfig, options: GatherOptions): Promis
     items(() => core.listNamespace()),
   ]);
   const sources = controllerPods.ok ? certificateSources(controllerPods.value) : {};
-  const [webhookSecret, issuerSecret, trustRoots] = await Promise.all([
+  const [webhookSecret, issuerSecret, trustRoots, injectorConfig] = await Promise.all([
     sources.webhookSecret ? fetched<KubeObject>(() => core.readNamespacedSecret({ name: sources.webhookSecret!, namespace })) : undefined,
     sources.issuerSecret ? fetched<KubeObject>(() => core.readNamespacedSecret({ name: sources.issuerSecret!, namespace })) : undefined,
     sources.trustRootsConfigMap ? fetched<KubeObject>(() => core.readNamespacedConfigMap({ name: sources.trustRootsConfigMap!, namespace })) : undefined,
+    sources.injectorConfigMap ? fetched<KubeObject>(() => core.readNamespacedConfigMap({ name: sources.injectorConfigMap!, namespace })) : undefined,
   ]);
   const podsByNamespace: Record<string, Fetched<KubeObject[]>> = {};
   if (namespaces.ok) {
@@ -98,6 +99,7 @@ export async function gather(kc: k8s.KubeConfig, options: GatherOptions): Promis
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(issuerSecret ? { issuerSecret } : {}),
     ...(trustRoots ? { trustRoots } : {}),
+    ...(injectorConfig ? { injectorConfig } : {}),
     namespaces,
     podsByNamespace,
     warnDays: options.warnDays,

@@ -24,6 +24,7 @@ export interface CertificateSources {
   webhookSecret?: string;
   issuerSecret?: string;
   trustRootsConfigMap?: string;
+  injectorConfigMap?: string;
 }
 
 /** Everything `weft check` decides on: plain objects as the API server returns them. */
@@ -42,6 +43,8 @@ export interface CheckInput {
   webhookSecret?: Fetched<KubeObject>;
   issuerSecret?: Fetched<KubeObject>;
   trustRoots?: Fetched<KubeObject>;
+  /** The ConfigMap behind --inject-config (what new pods get). */
+  injectorConfig?: Fetched<KubeObject>;
   namespaces: Fetched<KubeObject[]>;
   /** Pods of the namespaces annotated for injection, by namespace. */
   podsByNamespace: Record<string, Fetched<KubeObject[]>>;

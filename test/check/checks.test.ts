@@ -33,6 +33,7 @@ describe('weft check decisions', () => {
       'issuer-certificate-validity': 'pass',
       'trust-anchor-validity': 'pass',
       'issuer-signed-by-trust-anchor': 'pass',
+      'injector-config-valid': 'pass',
       'namespaces-annotated': 'pass',
       'pods-have-proxy': 'pass',
     });
@@ -274,6 +275,17 @@ describe('weft check decisions', () => {
   });
 
   describe('injection', () => {
+    test('the injector ConfigMap is parsed with the controller\'s parser: a typo fails', async () => {
+      const { input } = await healthyInstallation();
+      assert.match(byId(runChecks(input), 'injector-config-valid').message, /new pods get ghcr\.io\/weft-mesh\/weft:0\.1\.0 \(log level info\)/);
+      input.injectorConfig = { ok: true, value: { kind: 'ConfigMap', metadata: { name: 'weft-config' }, data: { 'config.yaml': 'proxy:\n  logLevl: debug\n' } } };
+      const r = byId(runChecks(input), 'injector-config-valid');
+      assert.equal(r.status, 'fail');
+      assert.match(r.message, /proxy\.logLevl: unknown setting/);
+      input.injectorConfig = { ok: false, error: 'HTTP 403: configmaps "weft-config" is forbidden' };
+      assert.match(byId(runChecks(input), 'injector-config-valid').message, /403/);
+    });
+
     test('no annotated namespace warns with the command that enables injection', async () => {
       const { input } = await healthyInstallation();
       input.namespaces = { ok: true, value: [namespace('default'), namespace(NS)] };
@@ -373,7 +385,7 @@ describe('weft check decisions', () => {
 
   test('certificateSources reads the Secret and ConfigMap names from the controller volumes', () => {
     const pod = controllerPod('weft-controller-a');
-    assert.deepEqual(certificateSources([pod]), { webhookSecret: 'weft-webhook-tls', issuerSecret: 'weft-identity-issuer', trustRootsConfigMap: 'weft-identity-trust-roots' });
+    assert.deepEqual(certificateSources([pod]), { webhookSecret: 'weft-webhook-tls', issuerSecret: 'weft-identity-issuer', trustRootsConfigMap: 'weft-identity-trust-roots', injectorConfigMap: 'weft-config' });
     assert.deepEqual(certificateSources([appPod('x', 'y')]), {});
   });
 

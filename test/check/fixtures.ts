@@ -165,6 +165,7 @@ export async function healthyInstallation(options: InstallationOptions = {}): Pr
     webhookSecret: { ok: true, value: tlsSecret('weft-webhook-tls', serving, webhookCA) },
     issuerSecret: { ok: true, value: tlsSecret('weft-identity-issuer', issuer) },
     trustRoots: { ok: true, value: trustRootsConfigMap(anchor.certPEM) },
+    injectorConfig: { ok: true, value: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'weft-config', namespace: NS }, data: { 'config.yaml': 'proxy:\n  image: ghcr.io/weft-mesh/weft\n  version: 0.1.0\n  logLevel: info\n' } } },
     namespaces: { ok: true, value: [namespace('kube-system'), namespace(NS), namespace('shop', { 'linkerd.io/inject': 'enabled' }), namespace('plain')] },
     podsByNamespace: {
       shop: {

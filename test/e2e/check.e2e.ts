@@ -259,10 +259,11 @@ test('e2e: the rendered chart injects and validates through the real API server,
 
     const healthy = runCheck(['--namespace', ns.weft, '--selector', selector, '--output', 'json']);
     const results = checkById(healthy.stdout);
-    for (const id of ['kubernetes-api-reachable', 'kubernetes-version', 'controller-pods-ready', 'mutating-webhook-registered', 'validating-webhook-registered', 'webhook-ca-bundle', 'webhook-certificate-validity', 'issuer-certificate-validity', 'trust-anchor-validity', 'issuer-signed-by-trust-anchor', 'namespaces-annotated']) {
+    for (const id of ['kubernetes-api-reachable', 'kubernetes-version', 'controller-pods-ready', 'mutating-webhook-registered', 'validating-webhook-registered', 'webhook-ca-bundle', 'webhook-certificate-validity', 'issuer-certificate-validity', 'trust-anchor-validity', 'issuer-signed-by-trust-anchor', 'injector-config-valid', 'namespaces-annotated']) {
       assert.equal(results[id]?.status, 'pass', `${id}: ${results[id]?.message}`);
     }
     assert.match(results['controller-pods-ready']!.message, /2\/2 ready/);
+    assert.match(results['injector-config-valid']!.message, /registry\.example\/weft-e2e:9\.9\.9-e2e \(log level debug\)/);
     assert.match(results['namespaces-annotated']!.message, new RegExp(ns.app));
     const proxies = results['pods-have-proxy']!;
     assert.equal(proxies.status, 'warn');
