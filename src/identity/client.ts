@@ -246,7 +246,9 @@ export class IdentityClient {
       await this.#persist(cert).catch((error: unknown) => this.#log.error({ err: error, dir: this.#options.identityDir }, 'could not write the identity files; keeping the certificate in memory only'));
     }
     // From now, not notBefore: the issuer back-dates notBefore for clock skew, which would pull renewal into the past for short lifetimes.
-    const renewAt = renewalTime(new Date(Math.max(cert.notBefore.getTime(), Date.now())), cert.notAfter, this.#options.renewFraction ?? DEFAULT_RENEW_FRACTION);
+    // A little spread (±5% of the lifetime) so pods started together do not all renew in the same second.
+    const fraction = (this.#options.renewFraction ?? DEFAULT_RENEW_FRACTION) + (Math.random() - 0.5) * 0.1;
+    const renewAt = renewalTime(new Date(Math.max(cert.notBefore.getTime(), Date.now())), cert.notAfter, Math.min(0.9, Math.max(0.1, fraction)));
     this.#schedule(nextAttemptDelay({ now: Date.now(), failures: 0, renewAt }));
     this.#log.info({ identity: cert.identity, expiresAt: cert.notAfter.toISOString(), renewAt: new Date(renewAt).toISOString() }, 'identity certificate obtained');
     for (const waiter of this.#firstWaiters.splice(0)) waiter.resolve();
