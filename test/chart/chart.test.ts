@@ -410,6 +410,12 @@ describe('weft chart', { skip }, () => {
       assert.match(noIssuer.stderr, /identity\.issuer\.certManager\.issuerRef\.name is required/);
     });
 
+    test('a trust anchor PEM next to a generated issuer is refused: it would not be the one that signs', () => {
+      const out = renderRaw(['--name', 'weft', '-n', NS, ...valuesFile('generate-with-anchor', { identity: { trustAnchor: { pem: trustAnchor.certPEM } } })]);
+      assert.notEqual(out.status, 0);
+      assert.match(out.stderr, /identity\.trustAnchor\.pem must be empty when identity\.issuer\.mode is generate/);
+    });
+
     test('an existing identity issuer Secret, with the trust anchor from values', () => {
       const docs = render(valuesFile('existing-identity', { identity: { trustAnchor: { pem: trustAnchor.certPEM }, issuer: { mode: 'existing', existing: { secretName: 'corp-issuer' } } } }));
       assertWellFormed(docs, 'existing-identity');
