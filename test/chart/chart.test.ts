@@ -537,6 +537,15 @@ describe('weft chart', { skip }, () => {
     });
   });
 
+  test('Chart.yaml: apiVersion v2, a kubeVersion constraint, appVersion in step with package.json', () => {
+    const chart = parseYaml(readFileSync(new URL('../../charts/weft/Chart.yaml', import.meta.url), 'utf8')) as Record<string, string>;
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(chart.apiVersion, 'v2');
+    assert.equal(chart.name, 'weft');
+    assert.match(chart.kubeVersion ?? '', /^>=\s*1\.\d+/);
+    assert.equal(chart.appVersion, pkg.version, 'the image tag the chart defaults to is the version being built');
+  });
+
   describe('values.schema.json', () => {
     const schema = JSON.parse(readFileSync(new URL('../../charts/weft/values.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
     const defaults = (): Record<string, unknown> => {
