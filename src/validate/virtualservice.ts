@@ -145,26 +145,31 @@ function checkHosts(scope: Scope, hosts: [number, string][], hasTLS: boolean): v
 }
 
 function checkGatewayNames(f: Findings, gateways: [number, string][], path: string): void {
+  // Istio stops checking the list after the first name without "/" (an early return in its
+  // loop), so later names are accepted whatever they are: weft accepts them too, with a warning.
+  let unchecked = false;
   for (const [i, name] of gateways) {
     const p = item(path, i);
+    const report = (message: string) => (unchecked ? f.warn(p, `${message} (Istio accepts it because it stops checking after the short name before it)`) : f.error(p, message));
     const slash = name.indexOf('/');
     if (slash < 0) {
-      if (name.includes('.')) {
+      if (name.includes('.') && !unchecked) {
         const [gw, ns] = name.split('.');
         f.warn(p, `legacy gateway name format ${quote(name)}; use <namespace>/<name>, e.g. "${ns}/${gw}"`);
       }
       const problem = fqdnProblem(name);
-      if (problem) f.error(p, `${quote(name)} is not a gateway name (${problem}); expected "mesh", <name>, or <namespace>/<name>`);
+      if (problem) report(`${quote(name)} is not a gateway name (${problem}); expected "mesh", <name>, or <namespace>/<name>`);
+      unchecked = true;
       continue;
     }
     const ns = name.slice(0, slash);
     const gw = name.slice(slash + 1);
     if (ns === '' || gw === '') {
-      f.error(p, `${quote(name)}: both the namespace and the gateway name of <namespace>/<name> must be set`);
+      report(`${quote(name)}: both the namespace and the gateway name of <namespace>/<name> must be set`);
       continue;
     }
-    if (!isIstioLabel(ns)) f.error(p, `${quote(ns)} in ${quote(name)} is not a valid namespace (DNS-1123 label; wildcards are not allowed)`);
-    if (!isIstioLabel(gw)) f.error(p, `${quote(gw)} in ${quote(name)} is not a valid gateway name (DNS-1123 label; wildcards are not allowed)`);
+    if (!isIstioLabel(ns)) report(`${quote(ns)} in ${quote(name)} is not a valid namespace (DNS-1123 label; wildcards are not allowed)`);
+    if (!isIstioLabel(gw)) report(`${quote(gw)} in ${quote(name)} is not a valid gateway name (DNS-1123 label; wildcards are not allowed)`);
   }
 }
 
@@ -729,7 +734,8 @@ function checkL4Match(scope: Scope, m: Obj, path: string): void {
   const gateways = readStringList(fi, m, 'gateways', path);
   if (gateways) checkGatewayNames(fi, gateways, field(path, 'gateways'));
   const ns = readString(fi, m, 'sourceNamespace', path);
-  if (ns !== undefined && ns !== '' && !isIstioLabel(ns)) fi.error(field(path, 'sourceNamespace'), `${quote(ns)} is not a namespace name (DNS-1123 label: letters, digits and "-")`);
+  // Istio checks sourceNamespace on http matches only; on tcp/tls ones a bad name just never matches.
+  if (ns !== undefined && ns !== '' && !isIstioLabel(ns)) fi.warn(field(path, 'sourceNamespace'), `${quote(ns)} is not a namespace name (DNS-1123 label), so this match never applies`);
 }
 
 function checkL4Destinations(scope: Scope, destinations: unknown[], path: string): void {

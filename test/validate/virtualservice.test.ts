@@ -233,6 +233,9 @@ test('delegates, gateways, required routes, exportTo', () => {
   invalidAt(virtualService({ hosts: ['a'], http: [null] }), 'spec.http[0]', /null/);
   for (const gw of ['ns/', '/gw', 'ns/*', '*/gw', 'a/b/c', '*', '*.gw', '123', 'gw_1']) invalidAt(httpRoute({}, { gateways: [gw] }), 'spec.gateways[0]', /./);
   valid(httpRoute({}, { gateways: ['mesh', 'my-gw', 'istio-system/ingress'] }));
+  // Upstream quirk: nothing after the first short name is checked.
+  warnsAt(httpRoute({}, { gateways: ['my-gw', 'ns/*'] }), 'spec.gateways[1]', /stops checking/);
+  invalidAt(httpRoute({}, { gateways: ['ns/*', 'my-gw'] }), 'spec.gateways[0]', /gateway name/);
   warnsAt(httpRoute({}, { gateways: ['gw.istio-system'] }), 'spec.gateways[0]', /legacy.*"istio-system\/gw"/);
   valid(httpRoute({}, { exportTo: ['.', 'other'] }));
   valid(httpRoute({}, { exportTo: ['*'] }));
@@ -255,6 +258,7 @@ test('TCP and TLS routes', () => {
   invalidAt(tcp({ match: [{ port: 1 }] }), 'spec.tcp[0].route', /required/);
   invalidAt(tcp({ match: [{ destinationSubnets: ['10.0.0.0/33'] }], route: [dest('db')] }), 'spec.tcp[0].match[0].destinationSubnets[0]', /CIDR/);
   invalidAt(tcp({ match: [{ destinationSubnets: ['10.0.0.256'] }], route: [dest('db')] }), 'spec.tcp[0].match[0].destinationSubnets[0]', /IP address/);
+  warnsAt(tcp({ match: [{ sourceNamespace: 'bad_ns' }], route: [dest('db')] }), 'spec.tcp[0].match[0].sourceNamespace', /never applies/);
   const tls = (route: Record<string, unknown>) => virtualService({ hosts: ['*.shop.com'], gateways: ['gw'], tls: [route] });
   valid(tls({ match: [{ sniHosts: ['a.shop.com', '*.shop.com'] }], route: [dest('a')] }));
   invalidAt(tls({ route: [dest('a')] }), 'spec.tls[0].match', /required/);
