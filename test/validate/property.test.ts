@@ -139,3 +139,16 @@ test('hostile regexes are refused or accepted by syntax, never run', () => {
   assert.deepEqual(validateObject(httpRoute({ match: [{ uri: { regex: '(a+)+$' } }] })).violations, []);
   assert.ok(validateObject(httpRoute({ match: [{ uri: { regex: '(a)\\1' } }] })).violations.some((v) => /RE2/.test(v.message)));
 });
+
+test('weft validate on arbitrary text never throws and gives one status per object', async () => {
+  const { validateManifests, exitCode } = await import('../../src/validate/manifests.ts');
+  const { stringify } = await import('yaml');
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 400 }), fc.jsonValue().map((v) => stringify(v)), fc.constantFrom(...SEEDS).map((s) => `${stringify(s)}---\n{{{`)), (text) => {
+      const results = validateManifests([{ name: 'x.yaml', text }]);
+      for (const r of results) assert.ok(['valid', 'invalid', 'skipped', 'error'].includes(r.status));
+      assert.ok(exitCode(results) === 0 || exitCode(results) === 1);
+    }),
+    { numRuns: 300 },
+  );
+});
