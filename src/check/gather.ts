@@ -1,7 +1,7 @@
 import { delimiter } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../kube/types.ts';
-import { certificateSources, injectionEnabled } from './checks.ts';
+import { certificateSources, injectionEnabled } from './objects.ts';
 import type { CheckInput, Fetched } from './types.ts';
 
 // Reads what `weft check` decides on from the API server. Every read is allowed to fail on its
