@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from '../cli.ts';
+import { FileClusterState } from '../kube/file-state.ts';
 import type { FlagSpecs } from '../util/flags.ts';
 import { formatHelp, parseFlags, UsageError } from '../util/flags.ts';
 import type { ManifestSource } from '../validate/manifests.ts';
@@ -9,6 +10,7 @@ export const validateFlags = {
   output: { type: 'string', default: 'text', help: 'text (one line per problem) or json' },
   namespace: { type: 'string', default: 'default', help: 'namespace assumed for objects that do not set one' },
   'cluster-domain': { type: 'string', default: 'cluster.local', help: 'the cluster DNS domain', env: 'WEFT_CLUSTER_DOMAIN' },
+  'cluster-state': { type: 'string', help: 'folder of YAML manifests (Services, DestinationRules) to check references against, as the webhook does with the live cluster' },
 } satisfies FlagSpecs;
 
 const USAGE = `Usage: weft validate [flags] FILE... | -
@@ -37,7 +39,8 @@ export const command: Command = {
     for (const name of positionals) {
       sources.push({ name, text: name === '-' ? await readStdin() : await readFile(name, 'utf8') });
     }
-    const results = validateManifests(sources, { defaultNamespace: flags.namespace, clusterDomain: flags['cluster-domain'] });
+    const clusterState = flags['cluster-state'] ? await FileClusterState.fromDirectory(flags['cluster-state']) : undefined;
+    const results = validateManifests(sources, { defaultNamespace: flags.namespace, clusterDomain: flags['cluster-domain'], ...(clusterState ? { clusterState } : {}) });
     if (flags.output === 'json') process.stdout.write(formatJSON(results));
     else {
       const { out, err } = formatText(results);

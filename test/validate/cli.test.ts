@@ -72,3 +72,12 @@ test('weft validate reads standard input with - and prints JSON', () => {
   assert.equal(parsed.valid, false);
   assert.equal(parsed.results[0].file, '-');
 });
+
+test('weft validate --cluster-state warns about references the given cluster lacks', () => {
+  const run = weft(['--cluster-state', 'cluster', 'mixed.yaml']);
+  assert.equal(run.status, 1);
+  assert.match(run.stdout, /mixed\.yaml:1 VirtualService\/shop\/reviews: warning: spec\.http\[0\]\.route\[1\]\.destination\.subset: no DestinationRule for "reviews" defines subset "v2"/);
+  assert.doesNotMatch(run.stdout, /subset "v1"/);
+  const without = weft(['mixed.yaml']);
+  assert.doesNotMatch(without.stdout, /DestinationRule/);
+});
