@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as https from 'node:https';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -315,4 +316,81 @@ test('e2e: the rendered chart injects and validates through the real API server,
     assert.equal(ca.status, 'fail');
     assert.match(ca.message, new RegExp(`${mutatingName}/proxy-injector\\.weft\\.io: caBundle .* did not sign the serving certificate`));
   });
+});
+
+/** POSTs raw API JSON (with ?dryRun=All unless told otherwise): no client-side model in between to drop fields. */
+async function dryRunCreate(kube: k8s.KubeConfig, object: KubeObject, dryRun = true): Promise<{ status: number; body: Record<string, unknown> }> {
+  const [group, version] = object.apiVersion!.includes('/') ? object.apiVersion!.split('/') : ['', object.apiVersion!];
+  const plural = `${object.kind!.toLowerCase()}s`;
+  const ns = object.metadata?.namespace;
+  const path = `${group ? `/apis/${group}/${version}` : `/api/${version}`}${ns ? `/namespaces/${ns}` : ''}/${plural}${dryRun ? '?dryRun=All' : ''}`;
+  const url = new URL(path, kube.getCurrentCluster()!.server);
+  const options: https.RequestOptions = { method: 'POST', headers: { 'content-type': 'application/json' } };
+  await kube.applyToHTTPSOptions(options);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, options, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(object));
+  });
+}
+
+/** Paths of `sent` that are missing or different in `got` (the API server silently drops unknown fields). */
+function lostFields(sent: unknown, got: unknown, path = ''): string[] {
+  if (Array.isArray(sent)) {
+    if (!Array.isArray(got)) return [path];
+    return sent.flatMap((item, i) => lostFields(item, got[i], `${path}[${i}]`));
+  }
+  if (sent !== null && typeof sent === 'object') {
+    if (got === null || typeof got !== 'object') return [path];
+    return Object.entries(sent).flatMap(([k, v]) => lostFields(v, (got as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  // Quantities and ints may come back normalised ("1" vs 1); compare as text.
+  return String(sent) === String(got) ? [] : [path];
+}
+
+test('e2e: every object the chart renders, in every mode, passes the real API server (dry run) with no field dropped', { skip, timeout: 300_000 }, async (t) => {
+  const kube = kc as k8s.KubeConfig;
+  const core = kube.makeApiClient(k8s.CoreV1Api);
+  const namespace = `chart-e2e-${runId()}-dry`;
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } } } });
+  t.after(() => core.deleteNamespace({ name: namespace }).catch(() => undefined));
+  const dir = await mkdtemp(join(tmpdir(), 'weft-chart-dry-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const pem = (await createWebhookCertificates({ service: 'weft-webhook', namespace })).ca.certPem;
+  const modes: Record<string, unknown> = {
+    defaults: {},
+    existing: { webhookCerts: { mode: 'existing', existing: { secretName: 'w', caBundle: pem } }, identity: { trustAnchor: { pem }, issuer: { mode: 'existing', existing: { secretName: 'i' } } } },
+    // cert-manager's own kinds are left out below: this cluster has no cert-manager CRDs.
+    'cert-manager': { webhookCerts: { mode: 'cert-manager' }, identity: { trustAnchor: { pem }, issuer: { mode: 'cert-manager', certManager: { issuerRef: { name: 'ta' } } } } },
+    tuned: { controller: { replicas: 3, extraArgs: ['--log-level=debug'], tolerations: [{ operator: 'Exists' }], podAnnotations: { a: 'b' } }, injector: { failurePolicy: 'Fail', reinvocationPolicy: 'IfNeeded' }, crds: { install: true }, imagePullSecrets: ['regcred'] },
+  };
+  for (const [mode, values] of Object.entries(modes)) {
+    const file = join(dir, `${mode}.yaml`);
+    await writeFile(file, toYaml(values));
+    const docs = render(['-n', namespace, '--kube-version', '1.20.2', '-f', file]);
+    // A dry-run Pod still needs its ServiceAccount (and, before 1.24, its token Secret) to exist,
+    // so the chart's ServiceAccounts are created for real (once; the namespace goes at the end).
+    for (const sa of find(docs, 'ServiceAccount')) {
+      const name = sa.metadata!.name!;
+      const { status, body } = await dryRunCreate(kube, sa, false);
+      if (status === 409) continue;
+      assert.ok(status >= 200 && status < 300, `${mode}: ServiceAccount/${name} refused (${status}): ${String(body.message)}`);
+      assert.deepEqual(lostFields(sa, body), [], `${mode}: ServiceAccount/${name}: fields dropped`);
+      await eventually(`token of ${name}`, async () => ((await core.readNamespacedServiceAccount({ name, namespace })).secrets?.length ? true : undefined), 30_000).catch(() => undefined);
+    }
+    for (const doc of docs) {
+      const o = doc.object!;
+      if (o.apiVersion?.startsWith('cert-manager.io/') || o.kind === 'ServiceAccount') continue;
+      const { status, body } = await dryRunCreate(kube, o);
+      const what = `${mode}: ${o.kind}/${o.metadata?.name}`;
+      // CRDs are cluster-wide and may exist already (another suite, or the first test here).
+      if (o.kind === 'CustomResourceDefinition' && status === 409) continue;
+      assert.ok(status >= 200 && status < 300, `${what} refused (${status}): ${String(body.message)}`);
+      assert.deepEqual(lostFields(o, body), [], `${what}: the API server dropped or changed these fields`);
+    }
+  }
 });
