@@ -35,7 +35,7 @@ export function validateVirtualService(object: Obj, f: Findings, context: Virtua
     hosts: hosts.map(([, h]) => h),
     namespace: meta.namespace,
     context,
-    budget: { left: 2_000_000 },
+    budget: { left: 500_000 },
   };
 
   const http = readArray(f, spec, 'http', 'spec') ?? [];
