@@ -29,6 +29,8 @@ const CUSTOM_FORBIDDEN_SOURCE = new Set([
 
 const TARGET_KINDS = ['/Service', 'core/Service', 'networking.istio.io/ServiceEntry', 'gateway.networking.k8s.io/Gateway', 'gateway.networking.k8s.io/GatewayClass'];
 const TARGET_KIND_PATTERN = /^[a-zA-Z](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+const GROUP_PATTERN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+const MAX_SELECTOR_LABELS = 4096;
 const GO_BOOL = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 export function validateAuthorizationPolicy(object: Obj, f: Findings): void {
@@ -97,6 +99,7 @@ function checkTargets(f: Findings, spec: Obj): void {
     const labels = readObject(f, selector, 'matchLabels', 'spec.selector');
     const entries = labels ? Object.entries(labels) : [];
     if (entries.length === 0) f.warn('spec.selector', 'selector without labels selects every workload in the namespace; remove it or add matchLabels');
+    if (entries.length > MAX_SELECTOR_LABELS) f.error('spec.selector.matchLabels', `${entries.length} labels; at most ${MAX_SELECTOR_LABELS} are allowed`);
     for (const [k, v] of entries) {
       const p = field('spec.selector.matchLabels', k);
       if (typeof v !== 'string') {
@@ -127,6 +130,7 @@ function checkTargetRef(f: Findings, ref: Obj, path: string): void {
   else if (name.length > 253) f.error(field(path, 'name'), 'at most 253 characters');
   if (kind === '') f.error(field(path, 'kind'), 'required: the kind of the target (Service, ServiceEntry or Gateway)');
   else if (kind.length > 63 || !TARGET_KIND_PATTERN.test(kind)) f.error(field(path, 'kind'), `${quote(kind)} is not a kind name`);
+  if (group !== '' && (group.length > 253 || !GROUP_PATTERN.test(group))) f.error(field(path, 'group'), `${quote(group)} is not an API group (a lowercase DNS subdomain, or empty for the core group)`);
   if (namespace !== '') f.error(field(path, 'namespace'), 'must not be set: a policy can only target objects in its own namespace');
   if (kind !== '' && !TARGET_KINDS.includes(`${group}/${kind}`)) {
     f.error(path, `cannot target ${group === '' ? 'core' : group}/${kind}; expected a core Service, a networking.istio.io ServiceEntry or a gateway.networking.k8s.io Gateway or GatewayClass`);

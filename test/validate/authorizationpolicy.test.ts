@@ -133,6 +133,8 @@ test('selector and targets', () => {
   invalidAt(authorizationPolicy({ targetRef: { kind: 'Service', name: 'web', namespace: 'other' } }), 'spec.targetRef.namespace', /own namespace/);
   invalidAt(authorizationPolicy({ targetRefs: [{ kind: 'Service' }] }), 'spec.targetRefs[0].name', /required/);
   invalidAt(authorizationPolicy({ targetRefs: [{ name: 'x' }] }), 'spec.targetRefs[0].kind', /required/);
+  invalidAt(authorizationPolicy({ targetRef: { kind: 'Gateway', group: 'Gateway.Networking', name: 'x' } }), 'spec.targetRef.group', /not an API group/);
+  valid(authorizationPolicy({ targetRef: { kind: 'Service', group: 'core', name: 'x' } }));
   invalidAt(authorizationPolicy({ targetRefs: Array.from({ length: 17 }, () => ({ kind: 'Service', name: 'x' })) }), 'spec.targetRefs', /at most 16/);
 });
 
