@@ -56,12 +56,12 @@ function webhooks(config: KubeObject): Record<string, unknown>[] {
 }
 
 function deploymentContainer(docs: readonly RenderedDoc[]): Record<string, unknown> {
-  const deployment = one(docs, 'Deployment', 'weft-controller');
+  const deployment = one(docs, 'Deployment');
   return at(deployment, 'spec', 'template', 'spec', 'containers', 0) as Record<string, unknown>;
 }
 
 function volumeSource(docs: readonly RenderedDoc[], volume: string): Record<string, unknown> {
-  const volumes = at(one(docs, 'Deployment', 'weft-controller'), 'spec', 'template', 'spec', 'volumes') as Record<string, unknown>[];
+  const volumes = at(one(docs, 'Deployment'), 'spec', 'template', 'spec', 'volumes') as Record<string, unknown>[];
   const found = volumes.find((v) => v.name === volume);
   assert.ok(found, `volume ${volume} not mounted`);
   return found;
@@ -183,7 +183,7 @@ describe('weft chart', { skip }, () => {
     });
 
     test('the Deployment: 2 replicas spread over nodes, a PDB, probes on the admin port, restricted security', () => {
-      const deployment = one(docs, 'Deployment', 'weft-controller');
+      const deployment = one(docs, 'Deployment');
       assert.equal(at(deployment, 'spec', 'replicas'), 2);
       const pod = at(deployment, 'spec', 'template') as KubeObject;
       const selector = at(deployment, 'spec', 'selector', 'matchLabels') as Record<string, string>;
@@ -479,7 +479,8 @@ describe('weft chart', { skip }, () => {
         const parsed = flags.parseFlags(specs, args, { WEFT_NAMESPACE: NS });
         assert.deepEqual(parsed.positionals, [], 'no stray positional arguments');
         const values = parsed.flags as Record<string, unknown>;
-        const configYaml = (one(docs, 'ConfigMap', 'weft-config').data as Record<string, string>)['config.yaml']!;
+        const configMapName = at(volumeSource(docs, 'config'), 'configMap', 'name') as string;
+        const configYaml = (one(docs, 'ConfigMap', configMapName).data as Record<string, string>)['config.yaml']!;
         const config = injectConfig.parseInjectorConfig(parseYaml(configYaml), injectConfig.defaultInjectorConfig('0.1.0'), 'weft-config');
         // Every file the flags name sits on a mounted volume.
         const mounts = (deploymentContainer(docs).volumeMounts as { mountPath: string }[]).map((m) => m.mountPath);
@@ -504,6 +505,11 @@ describe('weft chart', { skip }, () => {
       assert.equal(defaults.config.proxy.uid, 2102);
       assert.match(defaults.config.trustAnchorsPEM, /BEGIN CERTIFICATE/);
       assert.equal(defaults.config.identityUrl, 'https://weft-identity.weft.svc.cluster.local:8080');
+      // The identity endpoint's certificate names the host in identityUrl.
+      assert.ok((defaults.values['identity-serving-names'] as string[]).includes(new URL(defaults.config.identityUrl).hostname));
+      const renamed = await check(render(['--name', 'mesh']));
+      assert.ok((renamed.values['identity-serving-names'] as string[]).includes(new URL(renamed.config.identityUrl).hostname));
+      assert.equal(new URL(renamed.config.identityUrl).hostname, 'mesh-weft-identity.weft.svc.cluster.local');
 
       // Proxy defaults flow from values into what new pods get.
       const tuned = await check(render(valuesFile('proxy-tuned', {
