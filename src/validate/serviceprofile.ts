@@ -4,7 +4,7 @@ import type { Findings } from './collector.ts';
 import { field, item, quote } from './collector.ts';
 import { parseDuration } from './durations.ts';
 import type { Obj } from './json.ts';
-import { jsonType, readArray, readBool, readInteger, readNumber, readObject, readString, rejectUnknownKeys, UINT32_MAX } from './json.ts';
+import { jsonType, readArray, readBool, readInteger, readNumber, readObject, readString, readStringMap, rejectUnknownKeys, UINT32_MAX } from './json.ts';
 import { isK8sLabel, isK8sSubdomain, SUBDOMAIN_EXPECTED } from './names.ts';
 import { re2Problem } from './regex.ts';
 
@@ -39,11 +39,12 @@ export function validateServiceProfile(object: Obj, f: Findings, context: Servic
   rejectUnknownKeys(f, object, '', TOP, 'a ServiceProfile');
   const metadata = readObject(f, object, 'metadata', '');
   let name: string | undefined;
-  let namespace: string | undefined;
   if (metadata) {
     rejectUnknownKeys(f, metadata, 'metadata', OBJECT_META, 'metadata');
     name = readString(f, metadata, 'name', 'metadata');
-    namespace = readString(f, metadata, 'namespace', 'metadata');
+    readString(f, metadata, 'namespace', 'metadata');
+    readStringMap(f, metadata, 'labels', 'metadata');
+    readStringMap(f, metadata, 'annotations', 'metadata');
   }
   if (name === undefined || !isK8sSubdomain(name)) {
     f.error('metadata.name', name === undefined ? `required: ${SUBDOMAIN_EXPECTED}` : `${quote(name)} is not ${SUBDOMAIN_EXPECTED}`);

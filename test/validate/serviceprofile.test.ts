@@ -43,6 +43,7 @@ test('strict decoding: unknown fields at any depth and wrong JSON types are erro
   invalidAt(spRoute({ retries: 3 }), 'spec.routes[0].retries', /unknown field/);
   invalidAt(serviceProfile({ routes: [], extra: true }), 'spec.extra', /unknown field/);
   invalidAt({ ...spRoute({}), status: {} }, 'status', /unknown field/);
+  invalidAt({ ...spRoute({}), metadata: { name: 'web', namespace: 'shop', labels: { replicas: 3 } } }, 'metadata.labels.replicas', /expected a string/);
   invalidAt(spRoute({ isRetryable: 'yes' }), 'spec.routes[0].isRetryable', /expected true or false/);
   invalidAt(serviceProfile({ routes: {} }), 'spec.routes', /expected a list/);
 });
