@@ -85,6 +85,8 @@ export async function controllerConfigFromFlags(flags: ControllerFlags, version:
       throw new UsageError(`--inject-config: ${(error as Error).message}`);
     }
   }
+  // Proxies read discovery from the identity service, over the TLS they already verify.
+  if (injector.discoveryUrl === '') injector.discoveryUrl = `${injector.identityUrl.replace(/\/+$/, '')}/v1/discovery`;
   const identity = identityOptionsFromFlags(flags);
   if (identity.trustDomain !== injector.trustDomain && injectConfigFile === undefined) injector.trustDomain = identity.trustDomain;
   if (injector.trustAnchorsPEM === '' && !identity.disabled) {

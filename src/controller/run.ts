@@ -11,6 +11,7 @@ import { createAdmissionMetrics } from './metrics.ts';
 import { buildAdmissionApp } from './server.ts';
 import { CertificateWatcher } from './tls.ts';
 import { startIdentityServer } from '../identity/server.ts';
+import { buildDiscoveryDocument } from '../discovery/build.ts';
 import type { IdentityServer } from '../identity/server.ts';
 
 export interface RunningController {
@@ -24,13 +25,15 @@ export interface RunningController {
   shutdown(reason?: string): Promise<void>;
 }
 
-export async function openClusterState(config: Pick<ControllerConfig, 'clusterStateDir' | 'kubeconfig'>, log: Logger): Promise<ClusterState> {
+export async function openClusterState(config: Pick<ControllerConfig, 'clusterStateDir' | 'kubeconfig' | 'identity'>, log: Logger): Promise<ClusterState> {
   if (config.clusterStateDir !== undefined) return FileClusterState.fromDirectory(config.clusterStateDir);
   const kc = KubeClusterState.loadKubeConfig(config.kubeconfig);
   if (kc === undefined) {
     throw new Error('no cluster found: set KUBECONFIG, run in a pod, or pass --cluster-state DIR (or --standalone)');
   }
-  return new KubeClusterState(kc, { log: log.child({ component: 'cluster-state' }), kinds: ['Service', 'DestinationRule'] });
+  // Pods feed the proxies' discovery document, which the identity service serves.
+  const kinds = config.identity.disabled ? (['Service', 'DestinationRule'] as const) : (['Service', 'DestinationRule', 'Pod'] as const);
+  return new KubeClusterState(kc, { log: log.child({ component: 'cluster-state' }), kinds });
 }
 
 export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
@@ -68,6 +71,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
         log,
         registry,
         controllerNamespace: config.namespace,
+        discovery: () => buildDiscoveryDocument(clusterState.list('Pod') ?? [], { controllerNamespace: config.namespace, trustDomain: config.identity.trustDomain }),
         ...(config.clusterStateDir === undefined ? { kubeConfig: KubeClusterState.loadKubeConfig(config.kubeconfig) } : {}),
       });
 

@@ -37,6 +37,11 @@ export interface IdentityServerDeps {
   kubeConfig?: KubeConfig;
   /** Overrides the authenticator choice (tests of TokenReview against a fake API server use this). */
   authenticator?: TokenAuthenticator;
+  /**
+   * Serves `GET /v1/discovery` (which pod IPs are meshed, with which identity) on this
+   * listener, so proxies read it over the same mesh-issued TLS they already verify.
+   */
+  discovery?: () => unknown;
 }
 
 export interface IdentityServer {
@@ -194,6 +199,11 @@ export async function startIdentityServer(options: IdentityOptions, deps: Identi
   });
 
   app.get('/ready', async (_request, reply) => reply.code(ready() ? 200 : 503).send({ ready: ready() }));
+
+  const discovery = deps.discovery;
+  if (discovery !== undefined) {
+    app.get('/v1/discovery', async (_request, reply) => reply.header('cache-control', 'no-store').send(discovery()));
+  }
 
   function ready(): boolean {
     return listening && material.notAfter.getTime() > Date.now();
