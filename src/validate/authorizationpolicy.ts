@@ -250,7 +250,12 @@ const PCHAR = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
 
 function checkPathTemplate(f: Findings, value: string, path: string): void {
   const hasTemplate = value.includes('{*}') || value.includes('{**}');
-  const segments = value.replace(/^\/+|\/+$/g, '').split('/');
+  // Trimmed with index arithmetic: a regex such as /\/+$/ backtracks quadratically on long runs of "/".
+  let start = 0;
+  let end = value.length;
+  while (start < end && value[start] === '/') start++;
+  while (end > start && value[end - 1] === '/') end--;
+  const segments = value.slice(start, end).split('/');
   let matchAnySeen = false;
   for (const segment of segments) {
     if (!matchAnySeen && segment === '{*}') continue;

@@ -125,6 +125,8 @@ test('hostile inputs answer within the bound', () => {
     ['many overlapping hosts', httpRoute({}, { gateways: ['ns/gw'], hosts: Array.from({ length: 20_000 }, (_, i) => `*.h${i}.example.com`) })],
     ['many identical matches', httpRoute({}, { http: Array.from({ length: 2_000 }, () => ({ match: Array.from({ length: 20 }, () => ({ uri: { exact: '/a' } })), route: [{ destination: { host: 'a' } }] })) })],
     ['many rules', apRule({}, { rules: Array.from({ length: 50_000 }, () => ({ to: [{ operation: { ports: ['x'] } }] })) })],
+    ['a path of a million slashes', apRule({ to: [{ operation: { paths: [`/a${'/'.repeat(1_000_000)}b{`] } }] })],
+    ['a when key of a million brackets', apRule({ when: [{ key: `request.headers${'['.repeat(1_000_000)}`, values: ['x'] }] })],
     ['huge header value with percent signs', httpRoute({ headers: { request: { set: { x: '%'.repeat(1_000_001) } } } })],
   ];
   for (const [name, object] of cases) {
