@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 // IPv6 with an optional zone for addresses, none for prefixes; prefixes may have host bits set.
 
 function isStrictIPv4(text: string): boolean {
+  if (text.length > 15) return false;
   const parts = text.split('.');
   if (parts.length !== 4) return false;
   for (const part of parts) {
@@ -14,8 +15,11 @@ function isStrictIPv4(text: string): boolean {
   return true;
 }
 
+/** Longer than any IPv6 literal with a sensible zone: refused before any parsing. */
+const MAX_ADDRESS_LENGTH = 100;
+
 function isIPv6Literal(text: string, allowZone: boolean): boolean {
-  if (!text.includes(':')) return false;
+  if (text.length > MAX_ADDRESS_LENGTH || !text.includes(':')) return false;
   const percent = text.indexOf('%');
   if (percent >= 0) {
     if (!allowZone || percent === text.length - 1) return false;
