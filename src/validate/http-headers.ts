@@ -54,22 +54,63 @@ function checkHeaderValue(fi: Findings, value: string, path: string): void {
       return;
     }
   }
-  // Envoy formats %VARIABLE% in header values; "%%" is a literal percent sign.
-  let i = 0;
-  while (i < value.length) {
-    const start = value.indexOf('%', i);
-    if (start < 0) break;
-    if (value[start + 1] === '%') {
-      i = start + 2;
-      continue;
+  const problem = envoyFormatProblem(value);
+  if (problem) fi.error(path, `${problem}; Envoy formats %VARIABLE% and %VARIABLE(args)% in header values, write "%%" for a literal percent sign`);
+}
+
+type FormatState = 'literal' | 'name' | 'array' | 'string-start' | 'string' | 'after-string' | 'args-end' | 'var-end';
+
+/**
+ * What Envoy's header formatter would refuse in a value, or undefined. The same single pass over
+ * the characters as Envoy's parser (and Istio's port of it): literal text, `%%`, `%NAME%` and
+ * `%NAME(...)%` with an optional JSON array of strings as arguments.
+ */
+export function envoyFormatProblem(value: string): string | undefined {
+  let state: FormatState = 'literal';
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    switch (state) {
+      case 'literal':
+        if (ch !== '%') break;
+        if (i + 1 >= value.length) return 'a single "%" ends the value';
+        if (value[i + 1] === '%') i++;
+        else state = 'name';
+        break;
+      case 'name':
+        if (ch === '%') state = 'literal';
+        else if (ch === '(') state = 'array';
+        break;
+      case 'array':
+        if (ch === '[') state = 'string-start';
+        else if (ch !== ' ') state = 'string';
+        break;
+      case 'after-string':
+        if (ch === ',') state = 'string-start';
+        else if (ch === ']') state = 'args-end';
+        else if (ch !== ' ') return `expected ",", "]" or a space at ${quote(value.slice(i, i + 20))}`;
+        break;
+      case 'string-start':
+        if (ch === '"') state = 'string';
+        else if (ch !== ' ') return `expected a quoted string argument at ${quote(value.slice(i, i + 20))}`;
+        break;
+      case 'string':
+        if (ch === '\\') {
+          if (i + 1 >= value.length) return 'a backslash ends the value inside a string argument';
+          i++;
+        } else if (ch === ')') state = 'var-end';
+        else if (ch === '"') state = 'after-string';
+        break;
+      case 'args-end':
+        if (ch === ')') state = 'var-end';
+        else if (ch !== ' ') return `expected ")" at ${quote(value.slice(i, i + 20))}`;
+        break;
+      case 'var-end':
+        if (ch === '%') state = 'literal';
+        else if (ch !== ' ') return `expected the closing "%" at ${quote(value.slice(i, i + 20))}`;
+        break;
     }
-    const end = value.indexOf('%', start + 1);
-    if (end < 0) {
-      fi.error(path, `unterminated %VARIABLE% expression starting at ${quote(value.slice(start, start + 40))}; write "%%" for a literal percent sign`);
-      return;
-    }
-    i = end + 1;
   }
+  return state === 'literal' ? undefined : `unterminated %VARIABLE% expression in ${quote(value)}`;
 }
 
 /** rewrite.authority and request set/add of :authority or Host all set the same header. */

@@ -218,6 +218,7 @@ test('header operations: pseudo-headers, Host, values, authority set once', () =
   invalidAt(h({ request: { remove: ['host'] } }), 'spec.http[0].headers.request.remove[0]', /Host header/);
   invalidAt(h({ response: { add: { '': 'a' } } }), 'spec.http[0].headers.response.add[""]', /empty/);
   invalidAt(h({ request: { set: { 'x-a': 'abc%123' } } }), 'spec.http[0].headers.request.set.x-a', /unterminated/);
+  invalidAt(h({ request: { set: { 'x-a': '100%' } } }), 'spec.http[0].headers.request.set.x-a', /single "%"/);
   invalidAt(h({ request: { set: { 'x-a': 'a\nb' } } }), 'spec.http[0].headers.request.set.x-a', /control character/);
   invalidAt(h({ request: { set: { ':authority': 'foo' } } }, { rewrite: { authority: 'bar' } }), 'spec.http[0].headers.request.set[":authority"]', /"foo".*already sets it to "bar"/);
   invalidAt(h({ request: { set: { host: 'a' }, add: { ':authority': 'b' } } }), 'spec.http[0].headers.request.add[":authority"]', /already sets/);
@@ -318,4 +319,14 @@ test('overlapping prefixes and unreachable TCP/TLS rules only warn', () => {
   noWarnings(virtualService({ hosts: ['r'], http: [rule('/a', 'a'), { match: [{ uri: { prefix: '/ab' }, headers: { x: { exact: 'y' } } }], route: [dest('b')] }] }));
   warnsAt(virtualService({ hosts: ['db'], tcp: [{ route: [dest('a')] }, { match: [{ port: 1 }], route: [dest('b')] }] }), 'spec.tcp[1]', /never used/);
   warnsAt(virtualService({ hosts: ['db'], tcp: [{ match: [{ port: 1 }], route: [dest('a')] }, { match: [{ port: 1 }], route: [dest('b')] }] }), 'spec.tcp[1].match[0]', /same match/);
+});
+
+test('Envoy header value formatting, as Envoy parses it', async () => {
+  const { envoyFormatProblem } = await import('../../src/validate/http-headers.ts');
+  for (const ok of ['', 'foo', '%HOSTNAME%', '100%%', 'a %HOSTNAME% b', '%REQ(x-foo)%', '%REQ(a%b)%', '%PER_REQUEST_STATE(["a.b"])%', '%X( ["a", "b"] )%', '%START_TIME(%s)%']) {
+    assert.equal(envoyFormatProblem(ok), undefined, ok);
+  }
+  for (const bad of ['abc%123', '%', 'x%', '%START_TIME%%', '%X([1])%', '%X(["a" x])%', '%X(["a"] x)%', '%X(a) x%', '%X("a\\']) {
+    assert.notEqual(envoyFormatProblem(bad), undefined, bad);
+  }
 });
