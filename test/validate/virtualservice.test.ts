@@ -217,6 +217,7 @@ test('header operations: pseudo-headers, Host, values, authority set once', () =
   invalidAt(h({ response: { set: { Host: 'a' } } }), 'spec.http[0].headers.response.set.Host', /Host header/);
   invalidAt(h({ request: { remove: ['host'] } }), 'spec.http[0].headers.request.remove[0]', /Host header/);
   invalidAt(h({ response: { add: { '': 'a' } } }), 'spec.http[0].headers.response.add[""]', /empty/);
+  warnsAt(h({ response: { add: { 'bad name': 'a' } } }), 'spec.http[0].headers.response.add["bad name"]', /not a valid header name/);
   invalidAt(h({ request: { set: { 'x-a': 'abc%123' } } }), 'spec.http[0].headers.request.set.x-a', /unterminated/);
   invalidAt(h({ request: { set: { 'x-a': '100%' } } }), 'spec.http[0].headers.request.set.x-a', /single "%"/);
   invalidAt(h({ request: { set: { 'x-a': 'a\nb' } } }), 'spec.http[0].headers.request.set.x-a', /control character/);
