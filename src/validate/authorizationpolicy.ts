@@ -246,7 +246,8 @@ function checkPortValue(f: Findings, value: string, path: string): void {
   }
 }
 
-const PCHAR = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
+/** The literal segment characters Istio allows beside a template (RFC 3986 pchar without "*"). */
+const PCHAR = /^[A-Za-z0-9\-._~%!$&'()+,;:@=]+$/;
 
 function checkPathTemplate(f: Findings, value: string, path: string): void {
   const hasTemplate = value.includes('{*}') || value.includes('{**}');
@@ -263,8 +264,8 @@ function checkPathTemplate(f: Findings, value: string, path: string): void {
       matchAnySeen = true;
       continue;
     }
-    if (matchAnySeen) {
-      f.error(path, `${quote(value)}: {**} must be the last segment of a path template`);
+    if (matchAnySeen && (segment === '{*}' || segment === '{**}')) {
+      f.error(path, `${quote(value)}: {**} must be the last operator of a path template (no {*} or {**} after it)`);
       return;
     }
     if (segment.includes('{') || segment.includes('}')) {
@@ -293,6 +294,7 @@ function checkTrustDomain(f: Findings, value: string, path: string): void {
 }
 
 const MAP_KEY = /^[^[]+\[.+\]$/;
+const MAP_KEY_PREFIXES = ['request.headers', 'request.experimental.inline.headers', 'request.auth.claims', 'experimental.envoy.filters.'];
 const FREE_FORM_KEYS = new Set([
   'source.namespace', 'source.principal', 'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter', 'connection.sni', 'source.trustDomain', 'source.serviceAccount',
 ]);
@@ -311,7 +313,8 @@ function checkCondition(f: Findings, condition: Obj, path: string, action: strin
 
   let valueRule: ((value: string, p: string) => void) | undefined;
   let keyProblem: string | undefined;
-  if (key.startsWith('request.headers[') || key.startsWith('request.auth.claims[') || key.startsWith('experimental.envoy.filters.')) {
+  // Prefixes without the bracket, as Istio matches them: "request.headersX[y]" passes, "request.headers" does not.
+  if (MAP_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))) {
     if (!MAP_KEY.test(key)) keyProblem = `${quote(key)} must have the form name[entry], e.g. request.headers[x-token]`;
   } else if (key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') {
     valueRule = (v, p) => checkIP(f, v, p);
@@ -319,6 +322,7 @@ function checkCondition(f: Findings, condition: Obj, path: string, action: strin
     valueRule = (v, p) => checkPortValue(f, v, p);
   } else if (key === 'source.serviceAccount') {
     valueRule = (v, p) => checkServiceAccount(f, v, p);
+    if (values.length > 16 || notValues.length > 16) f.error(path, 'at most 16 service accounts in values and in notValues');
   } else if (FREE_FORM_KEYS.has(key)) {
     // any non-empty value
   } else if (key === 'destination.namespace') {

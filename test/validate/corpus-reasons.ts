@@ -74,7 +74,7 @@ export const ABOUT: Record<string, About> = {
   'authorizationpolicy/115-ports-out-of-range.yaml': { path: /^spec\.rules\[0\]\.to\[0\]\.operation\.ports\[0\]$/, message: /"65536" is not a port/ },
   'authorizationpolicy/116-ports-range-syntax.yaml': { path: /^spec\.rules\[0\]\.to\[0\]\.operation\.ports\[0\]$/, message: /"8080-8090" is not a port.*no ranges/ },
   'authorizationpolicy/117-path-named-variable.yaml': { path: /^spec\.rules\[0\]\.to\[0\]\.operation\.paths\[0\]$/, message: /"\/foo\/\{buzz\}\/bar": "\{" and "\}" are only allowed as whole segments/ },
-  'authorizationpolicy/118-path-match-any-not-last.yaml': { path: /^spec\.rules\[0\]\.to\[0\]\.operation\.paths\[0\]$/, message: /\{\*\*\} must be the last segment/ },
+  'authorizationpolicy/118-path-match-any-not-last.yaml': { path: /^spec\.rules\[0\]\.to\[0\]\.operation\.paths\[0\]$/, message: /\{\*\*\} must be the last operator/ },
   'authorizationpolicy/119-when-empty-key.yaml': { path: /^spec\.rules\[0\]\.when\[0\]\.key$/, message: /required/ },
   'authorizationpolicy/120-when-without-values.yaml': { path: /^spec\.rules\[0\]\.when\[0\]$/, message: /values or notValues must be set for key "source\.principal"/ },
   'authorizationpolicy/122-when-source-ip-invalid.yaml': { path: /^spec\.rules\[0\]\.when\[0\]\.values\[0\]$/, message: /"a\.b\.c\.d" is not an IP address/ },
