@@ -14,7 +14,7 @@ import { re2Problem } from './regex.ts';
 // error; weft reports them all.
 
 /** How deep `all`/`any`/`not` may nest; upstream has no bound, real profiles use two or three. */
-export const MAX_MATCH_DEPTH = 16;
+export const MAX_MATCH_DEPTH = 32;
 
 const TOP = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
 const OBJECT_META = new Set([
