@@ -34,16 +34,22 @@ export function checkHTTPRoute(scope: Scope, value: unknown, path: string): void
   const mirrors = readArray(f, route, 'mirrors', path);
   const hasMirror = has(route, 'mirror');
 
+  // As Istio sorts routes: in a delegate VS every route is a delegate route; elsewhere a route
+  // with delegate is a root route, which may only delegate; the rest are independent routes.
+  const root = delegate !== undefined && !scope.delegate;
   if (delegate) {
-    if (scope.delegate) f.error(field(path, 'delegate'), 'a delegate VirtualService (one without hosts) cannot delegate again');
-    if (destinations.length > 0) f.error(field(path, 'route'), `a route that delegates${routeName ? ` (${quote(routeName)})` : ''} must not also set route`);
-    if (redirect) f.error(field(path, 'redirect'), `a route that delegates${routeName ? ` (${quote(routeName)})` : ''} must not also set redirect`);
-    const name = readString(f, delegate, 'name', field(path, 'delegate'));
-    if (!name) f.error(field(field(path, 'delegate'), 'name'), 'required: the name of the delegate VirtualService');
-    const ns = readString(f, delegate, 'namespace', field(path, 'delegate'));
-    if (ns && !isIstioLabel(ns)) f.error(field(field(path, 'delegate'), 'namespace'), `${quote(ns)} is not a namespace name (DNS-1123 label)`);
+    const dp = field(path, 'delegate');
+    if (scope.delegate) f.error(dp, 'a delegate VirtualService (one without hosts) cannot delegate again');
+    const name = readString(f, delegate, 'name', dp);
+    if (!name) f.error(field(dp, 'name'), 'required: the name of the delegate VirtualService');
+    const ns = readString(f, delegate, 'namespace', dp);
+    if (ns && !isIstioLabel(ns)) f.error(field(dp, 'namespace'), `${quote(ns)} is not a namespace name (DNS-1123 label)`);
   }
-  if (redirect) {
+  if (root) {
+    const named = routeName ? ` (${quote(routeName)})` : '';
+    if (destinations.length > 0) f.error(field(path, 'route'), `a route that delegates${named} must not also set route`);
+    if (redirect) f.error(field(path, 'redirect'), `a route that delegates${named} must not also set redirect`);
+  } else if (redirect) {
     if (destinations.length > 0) f.error(field(path, 'redirect'), 'a route cannot have both route and redirect: a redirect answers the request itself');
     if (fault) f.error(field(path, 'fault'), 'a route cannot have both fault and redirect');
     if (rewrite) f.error(field(path, 'rewrite'), 'a route cannot have both rewrite and redirect');
@@ -52,7 +58,7 @@ export function checkHTTPRoute(scope: Scope, value: unknown, path: string): void
     if (destinations.length > 0) f.error(field(path, 'directResponse'), 'a route cannot have both route and directResponse');
     if (fault) f.error(field(path, 'fault'), 'a route cannot have both fault and directResponse');
     if (rewrite) f.error(field(path, 'rewrite'), 'a route cannot have both rewrite and directResponse');
-  } else if (!delegate && destinations.length === 0) {
+  } else if (destinations.length === 0) {
     f.error(field(path, 'route'), 'required: an http route needs route destinations, a redirect, a directResponse or a delegate');
   }
   if (hasMirror && mirrors !== undefined && mirrors.length > 0) f.error(field(path, 'mirrors'), 'a route cannot have both mirror and mirrors; move the mirror into mirrors');
