@@ -257,7 +257,7 @@ function warnDangling(f: Findings, name: string, context: ServiceProfileContext)
   const match = SERVICE_FQDN.exec(name);
   if (!match || match[3] !== context.clusterDomain || !isK8sLabel(match[1]) || !isK8sLabel(match[2])) {
     // Only the Service's own FQDN makes Linkerd use a profile, so check the form only when we know the cluster.
-    if (state.list('Service', 'default') !== undefined) {
+    if (state.list('Service') !== undefined) {
       f.warn('metadata.name', `${quote(name)} is not of the form ${expected}, so Linkerd will not apply this profile`);
     }
     return;
