@@ -1,4 +1,4 @@
-import type { InjectorConfig, ResourceSettings } from './config.ts';
+import type { InjectorConfig, ProxySettings } from './config.ts';
 
 // Linkerd's annotation names are weft's interface: manifests written for Linkerd keep working.
 export const INJECT_ANNOTATION = 'linkerd.io/inject';
@@ -27,24 +27,12 @@ export const ANNOTATIONS = {
 } as const;
 
 /** Everything about one pod's sidecar, after defaults, namespace and pod annotations. */
-export interface ProxySpec {
-  image: string;
-  version: string;
-  imagePullPolicy: string;
-  logLevel: string;
-  uid: number;
-  inboundPort: number;
-  outboundPort: number;
-  adminPort: number;
-  resources: ResourceSettings;
+export interface ProxySpec extends ProxySettings {
   skipInboundPorts: string;
   skipOutboundPorts: string;
   skipSubnets: string;
   opaquePorts: string;
   requireIdentityInboundPorts: string;
-  defaultInboundPolicy: string;
-  await: boolean;
-  nativeSidecar: boolean;
 }
 
 type Check = (value: string) => string | undefined;
