@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { createWebhookCertificates } from '../../src/identity/ca.ts';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { controllerConfigFromFlags, controllerFlagSpecs } from '../../src/controller/config.ts';
-import { startController } from '../../src/controller/run.ts';
-import { parseFlags } from '../../src/util/flags.ts';
-import { silentLog } from '../helpers/admission.ts';
-import { e2eKubeConfig, eventually, runId } from '../helpers/kube.ts';
+import { e2eKubeConfig, eventually, runId, startE2EController } from '../helpers/kube.ts';
 
 const kc = e2eKubeConfig();
 
@@ -19,16 +11,7 @@ test('e2e: pods that a Deployment creates in an annotated namespace come back in
   const apps = kube.makeApiClient(k8s.AppsV1Api);
   const admission = kube.makeApiClient(k8s.AdmissionregistrationV1Api);
   const id = runId();
-  const dir = await mkdtemp(join(tmpdir(), 'weft-e2e-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const certs = await createWebhookCertificates({ service: 'weft-controller', namespace: 'weft', ipAddresses: ['127.0.0.1'] });
-  await writeFile(join(dir, 'tls.crt'), certs.serving.certPem);
-  await writeFile(join(dir, 'tls.key'), certs.serving.keyPem);
-
-  const flags = parseFlags(controllerFlagSpecs, ['--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${dir}/tls.crt`, `--tls-key=${dir}/tls.key`, `--kubeconfig=${process.env.KUBECONFIG}`, '--drain-delay=0s', '--identity-disabled'], {}).flags;
-  const controller = await startController(await controllerConfigFromFlags(flags, '0.1.0-e2e'), silentLog);
-  t.after(() => controller.shutdown('e2e over'));
-  await controller.clusterState.waitForSync();
+  const { controller, caBundle } = await startE2EController(t);
 
   const meshed = `inject-e2e-${id}`;
   const plain = `inject-e2e-plain-${id}`;
@@ -47,7 +30,7 @@ test('e2e: pods that a Deployment creates in an annotated namespace come back in
           sideEffects: 'None',
           failurePolicy: 'Fail',
           timeoutSeconds: 10,
-          clientConfig: { url: `https://127.0.0.1:${controller.admissionPort}/inject`, caBundle: certs.caBundle },
+          clientConfig: { url: `https://127.0.0.1:${controller.admissionPort}/inject`, caBundle },
           rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
           // Only this run's namespaces, so parallel suites on the same cluster never meet.
           namespaceSelector: { matchLabels: { 'weft-e2e': id } },

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { controllerConfigFromFlags, controllerFlagSpecs } from '../../src/controller/config.ts';
-import { startController } from '../../src/controller/run.ts';
-import { createWebhookCertificates } from '../../src/identity/ca.ts';
-import { parseFlags } from '../../src/util/flags.ts';
-import { silentLog } from '../helpers/admission.ts';
-import { e2eKubeConfig, eventually, runId } from '../helpers/kube.ts';
+import { e2eKubeConfig, eventually, runId, startE2EController } from '../helpers/kube.ts';
 
 // kubectl apply of valid and invalid objects of each kind against a real API server with weft's
 // /validate registered: valid ones are created, invalid ones refused with weft's field-path
@@ -63,16 +55,7 @@ test('e2e: kubectl apply is accepted, refused with weft\'s message, and shown wa
   const extensions = kube.makeApiClient(k8s.ApiextensionsV1Api);
   const id = runId();
   const namespace = `validate-e2e-${id}`;
-  const dir = await mkdtemp(join(tmpdir(), 'weft-validate-e2e-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-
-  const certs = await createWebhookCertificates({ service: 'weft-controller', namespace: 'weft', ipAddresses: ['127.0.0.1'] });
-  await writeFile(join(dir, 'tls.crt'), certs.serving.certPem);
-  await writeFile(join(dir, 'tls.key'), certs.serving.keyPem);
-  const flags = parseFlags(controllerFlagSpecs, ['--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${dir}/tls.crt`, `--tls-key=${dir}/tls.key`, `--kubeconfig=${process.env.KUBECONFIG}`, '--drain-delay=0s', '--identity-disabled'], {}).flags;
-  const controller = await startController(await controllerConfigFromFlags(flags, '0.1.0-e2e'), silentLog);
-  t.after(() => controller.shutdown('e2e over'));
-  await controller.clusterState.waitForSync();
+  const { controller, caBundle } = await startE2EController(t);
 
   // CRDs are cluster-wide: create the ones missing, remove only those this run created.
   for (const definition of CRDS) {
@@ -100,7 +83,7 @@ test('e2e: kubectl apply is accepted, refused with weft\'s message, and shown wa
           sideEffects: 'None',
           failurePolicy: 'Fail',
           timeoutSeconds: 10,
-          clientConfig: { url: `https://127.0.0.1:${controller.admissionPort}/validate`, caBundle: certs.caBundle },
+          clientConfig: { url: `https://127.0.0.1:${controller.admissionPort}/validate`, caBundle },
           rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: ['linkerd.io', 'networking.istio.io', 'security.istio.io'], apiVersions: ['*'], resources: ['serviceprofiles', 'virtualservices', 'authorizationpolicies'] }],
           namespaceSelector: { matchLabels: { 'weft-e2e': id } },
         },
