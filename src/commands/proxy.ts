@@ -6,6 +6,7 @@ import { proxyConfig, proxyFlags, type ProxyConfig } from '../proxy/config.ts';
 import { identityClientCredentials, staticCredentials, type CredentialSource } from '../proxy/credentials.ts';
 import { pollDiscovery, staticDiscovery, type DiscoverySource } from '../proxy/discovery-source.ts';
 import { EMPTY_DISCOVERY } from '../proxy/discovery.ts';
+import { identityServerName } from '../identity/names.ts';
 import { startProxy } from '../proxy/proxy.ts';
 import { nativeAvailable, nativeUnavailableReason, originalDestination } from '../proxy-init/original-dst.ts';
 import type { Logger } from '../log.ts';
@@ -36,7 +37,12 @@ async function credentialsFor(config: ProxyConfig, log: Logger, registry: Regist
 function discoveryFor(config: ProxyConfig, log: Logger): DiscoverySource {
   const d = config.discovery;
   if (d.kind === 'file') return pollDiscovery({ file: d.file, intervalMs: d.intervalMs, log });
-  if (d.kind === 'url') return pollDiscovery({ url: d.url, intervalMs: d.intervalMs, log });
+  if (d.kind === 'url') {
+    // The controller serves discovery on the identity service's listener, whose certificate
+    // the mesh issuer signed for the identity service's own mesh name.
+    const tls = { trustAnchorsPem: config.identity.trustAnchorsPem, serverName: identityServerName(config.controllerNamespace, config.trustDomain) };
+    return pollDiscovery({ url: d.url, tls, intervalMs: d.intervalMs, log });
+  }
   return staticDiscovery(EMPTY_DISCOVERY);
 }
 

@@ -1,3 +1,5 @@
+import * as https from 'node:https';
+import { checkServerIdentity } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
 import { buildDiscoveryTable, EMPTY_DISCOVERY, parseDiscoveryText, type DiscoveryTable } from './discovery.ts';
@@ -17,7 +19,35 @@ export function staticDiscovery(table: DiscoveryTable): DiscoverySource {
   return { lookup: (ip) => table.lookup(ip), loaded: Promise.resolve(), stop: () => {} };
 }
 
-export function pollDiscovery(options: { file?: string; url?: string; intervalMs: number; log: Logger; fetchTimeoutMs?: number }): DiscoverySource {
+/** TLS for an https discovery URL: the mesh trust anchors and the name the server must prove. */
+export interface DiscoveryTls {
+  trustAnchorsPem: string;
+  serverName: string;
+}
+
+function getOverMeshTls(url: string, tls: DiscoveryTls, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { ca: tls.trustAnchorsPem, servername: tls.serverName, checkServerIdentity: (_host, cert) => checkServerIdentity(tls.serverName, cert), timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        // A discovery document is a few bytes per pod; anything this large is not one.
+        if (size > 32 * 1024 * 1024) request.destroy(new Error(`GET ${url}: response larger than 32 MiB`));
+        else chunks.push(chunk);
+      });
+      response.on('end', () => {
+        if (response.statusCode !== 200) reject(new Error(`GET ${url}: HTTP ${response.statusCode}`));
+        else resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url}: timed out after ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}
+
+export function pollDiscovery(options: { file?: string; url?: string; tls?: DiscoveryTls; intervalMs: number; log: Logger; fetchTimeoutMs?: number }): DiscoverySource {
   let table: DiscoveryTable = EMPTY_DISCOVERY;
   let lastText: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -25,6 +55,7 @@ export function pollDiscovery(options: { file?: string; url?: string; intervalMs
   const where = options.file ?? options.url ?? '';
   const read = async (): Promise<string> => {
     if (options.file !== undefined) return readFile(options.file, 'utf8');
+    if (options.tls !== undefined && options.url?.startsWith('https:')) return getOverMeshTls(options.url, options.tls, options.fetchTimeoutMs ?? 5000);
     const res = await fetch(options.url as string, { signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 5000) });
     if (!res.ok) throw new Error(`GET ${options.url}: HTTP ${res.status}`);
     return res.text();

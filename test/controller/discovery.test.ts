@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as https from 'node:https';
+import { pollDiscovery } from '../../src/proxy/discovery-source.ts';
+import { createTrustAnchor } from '../../src/identity/ca.ts';
 import { controllerConfigFromFlags, controllerFlagSpecs } from '../../src/controller/config.ts';
 import { startController } from '../../src/controller/run.ts';
 import { ensureDevelopmentCertificates, ensureDevelopmentIdentity } from '../../src/controller/standalone.ts';
@@ -48,13 +49,21 @@ test('the identity service serves the discovery document over mesh TLS, and the 
   assert.ok(controller.identity);
 
   const ca = await readFile(join(identity.issuerDir, 'ca.crt'), 'utf8');
-  const body = await new Promise<string>((resolve, reject) => {
-    const request = https.get({ host: '127.0.0.1', port: controller.identity!.port, path: '/v1/discovery', ca, servername: identityServerName('weft', 'cluster.local') }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${response.statusCode}: ${text}`))));
-    });
-    request.on('error', reject);
-  });
-  assert.deepEqual(JSON.parse(body), { endpoints: [{ ip: '10.42.0.7', identity: 'cart.shop.serviceaccount.identity.weft.cluster.local' }] });
+  const url = `https://127.0.0.1:${controller.identity!.port}/v1/discovery`;
+  // The proxy's own poller: trust anchors plus the identity service's mesh name, not the URL's host.
+  const source = pollDiscovery({ url, tls: { trustAnchorsPem: ca, serverName: identityServerName('weft', 'cluster.local') }, intervalMs: 60_000, log: silentLog });
+  t.after(() => source.stop());
+  await source.loaded;
+  assert.equal(source.lookup('10.42.0.7'), 'cart.shop.serviceaccount.identity.weft.cluster.local');
+  assert.equal(source.lookup('10.42.0.8'), undefined, 'an unmeshed pod is not in discovery');
+
+  const other = await createTrustAnchor({ commonName: 'someone-else' });
+  const refused = pollDiscovery({ url, tls: { trustAnchorsPem: other.certPem, serverName: identityServerName('weft', 'cluster.local') }, intervalMs: 60_000, log: silentLog });
+  t.after(() => refused.stop());
+  await refused.loaded;
+  assert.equal(refused.lookup('10.42.0.7'), undefined, 'a server not chained to our anchors is not believed');
+  const wrongName = pollDiscovery({ url, tls: { trustAnchorsPem: ca, serverName: 'default.shop.serviceaccount.identity.weft.cluster.local' }, intervalMs: 60_000, log: silentLog });
+  t.after(() => wrongName.stop());
+  await wrongName.loaded;
+  assert.equal(wrongName.lookup('10.42.0.7'), undefined, 'a server that is not the identity service is not believed');
 });
