@@ -9,39 +9,15 @@
 //
 // Needs root, iproute2, iptables, setpriv, hey, wrk and haproxy (Debian packages). Prints a
 // skip line and exits 0 without them. WEFT_BENCH_SECONDS sets the length of each run.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestNet, netnsSkipReason, type Pod, type Spawned, type TestNet } from '../test/helpers/netns.ts';
 import { nativeAvailable, nativeUnavailableReason } from '../src/proxy-init/original-dst.ts';
 import { createTestCa, mintCredentials } from '../test/proxy/certs.ts';
+import { buildWeft, SOURCE_WEFT } from './lib/build-weft.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SOURCE_WEFT = join(ROOT, 'bin/weft.js');
 
-/**
- * The image runs tsc's output, not the sources through type stripping (whose compiler alone
- * adds ~30 MB of RSS), so the proxies under test run from a private build in `dir`.
- * WEFT_BENCH_SOURCE=1 runs the sources instead.
- */
-function buildWeft(dir: string): string {
-  if (process.env.WEFT_BENCH_SOURCE === '1') return SOURCE_WEFT;
-  const root = join(dir, 'weft');
-  mkdirSync(join(root, 'bin'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
-  symlinkSync(join(ROOT, 'build'), join(root, 'build'));
-  copyFileSync(join(ROOT, 'package.json'), join(root, 'package.json'));
-  copyFileSync(SOURCE_WEFT, join(root, 'bin/weft.js'));
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(root, 'dist')], { stdio: 'pipe' });
-  } catch {
-    // type errors elsewhere in the tree still emit JavaScript; only a missing entry point matters
-  }
-  readFileSync(join(root, 'dist/commands/proxy.js'));
-  return join(root, 'bin/weft.js');
-}
 const PROXY_UID = 2102;
 const SECONDS = Number(process.env.WEFT_BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Math.max(2, Math.round(SECONDS / 3));
