@@ -19,6 +19,10 @@ const app = buildAdmissionApp({
   tls: { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.3' },
 });
 app.post('/noop', async () => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'noop', allowed: true } }));
+// The same no-op answering with a canned body as large as /inject's, to tell handler work
+// apart from the cost of sending a 5 KB patch through TLS.
+const sized = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'noop', allowed: true, patchType: 'JSONPatch', patch: 'A'.repeat(Number(process.env.BENCH_PATCH_BYTES ?? 5328)) } };
+app.post('/noop-sized', async () => sized);
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
