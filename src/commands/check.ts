@@ -2,7 +2,7 @@ import type { Command } from '../cli.ts';
 import { runChecks } from '../check/checks.ts';
 import { gather, loadKubeConfig } from '../check/gather.ts';
 import { exitCode, formatJSON, formatText } from '../check/report.ts';
-import { formatHelp, intFlag, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
+import { choiceFlag, formatHelp, intFlag, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
 
 export const checkFlagSpecs = {
   namespace: { type: 'string', default: 'weft', env: 'WEFT_NAMESPACE', help: "the controller's namespace" },
@@ -33,13 +33,13 @@ export const command: Command = {
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    if (flags.output !== 'text' && flags.output !== 'json') throw new UsageError(`--output: expected text or json, got ${JSON.stringify(flags.output)}`);
+    const output = choiceFlag(flags.output, 'output', ['text', 'json'] as const);
     const warnDays = intFlag(flags['warn-days'], 'warn-days', 0, 3650);
     const namespace = flags.namespace ?? 'weft';
     const kc = loadKubeConfig(flags.kubeconfig);
     const input = await gather(kc, { namespace, selector: flags.selector ?? '', warnDays });
     const results = runChecks(input);
-    process.stdout.write(flags.output === 'json' ? formatJSON(results, namespace) : formatText(results, namespace));
+    process.stdout.write(output === 'json' ? formatJSON(results, namespace) : formatText(results, namespace));
     return exitCode(results);
   },
 };

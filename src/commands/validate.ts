@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from '../cli.ts';
 import { FileClusterState } from '../kube/file-state.ts';
 import type { FlagSpecs } from '../util/flags.ts';
-import { formatHelp, parseFlags, UsageError } from '../util/flags.ts';
+import { choiceFlag, formatHelp, parseFlags, UsageError } from '../util/flags.ts';
 import type { ManifestSource } from '../validate/manifests.ts';
 import { exitCode, formatJSON, formatText, validateManifests } from '../validate/manifests.ts';
 
@@ -33,7 +33,7 @@ export const command: Command = {
       process.stdout.write(formatHelp(USAGE, validateFlags));
       return 0;
     }
-    if (flags.output !== 'text' && flags.output !== 'json') throw new UsageError(`--output: expected text or json, got ${JSON.stringify(flags.output)}`);
+    const output = choiceFlag(flags.output, 'output', ['text', 'json'] as const);
     if (positionals.length === 0) throw new UsageError('name at least one FILE, or - for standard input');
     const sources: ManifestSource[] = [];
     for (const name of positionals) {
@@ -41,7 +41,7 @@ export const command: Command = {
     }
     const clusterState = flags['cluster-state'] ? await FileClusterState.fromDirectory(flags['cluster-state']) : undefined;
     const results = validateManifests(sources, { defaultNamespace: flags.namespace, clusterDomain: flags['cluster-domain'], ...(clusterState ? { clusterState } : {}) });
-    if (flags.output === 'json') process.stdout.write(formatJSON(results));
+    if (output === 'json') process.stdout.write(formatJSON(results));
     else {
       const { out, err } = formatText(results);
       process.stdout.write(out);

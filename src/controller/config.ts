@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { durationMs } from '../util/duration.ts';
-import { intFlag, UsageError } from '../util/flags.ts';
+import { choiceFlag, intFlag, UsageError } from '../util/flags.ts';
 import type { FlagSpecs, ParsedFlags } from '../util/flags.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from '../inject/config.ts';
 import type { InjectorConfig } from '../inject/config.ts';
@@ -56,10 +56,8 @@ export interface ControllerConfig {
 
 /** Turns flags into a checked config; every error names its flag. */
 export async function controllerConfigFromFlags(flags: ControllerFlags, version: string): Promise<ControllerConfig> {
-  const tlsMinVersion = flags['tls-min-version'];
-  if (tlsMinVersion !== 'TLSv1.2' && tlsMinVersion !== 'TLSv1.3') throw new UsageError(`--tls-min-version: expected TLSv1.2 or TLSv1.3, got ${JSON.stringify(tlsMinVersion)}`);
-  const onError = flags['on-error'];
-  if (onError !== 'allow' && onError !== 'deny') throw new UsageError(`--on-error: expected allow or deny, got ${JSON.stringify(onError)}`);
+  const tlsMinVersion = choiceFlag(flags['tls-min-version'], 'tls-min-version', ['TLSv1.2', 'TLSv1.3'] as const);
+  const onError = choiceFlag(flags['on-error'], 'on-error', ['allow', 'deny'] as const);
   const duration = (name: 'drain-delay' | 'shutdown-timeout'): number => {
     try {
       return durationMs(flags[name] ?? '', `--${name}`);

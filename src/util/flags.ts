@@ -71,3 +71,9 @@ export function intFlag(value: string | undefined, name: string, min: number, ma
   }
   return n;
 }
+
+/** One of a closed set of values, or a UsageError that lists them. */
+export function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[]): T {
+  if (value !== undefined && (choices as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${name}: expected ${choices.join(' or ')}, got ${JSON.stringify(value)}`);
+}
