@@ -1,4 +1,5 @@
 import { isRecord } from '../kube/types.ts';
+import { serializePatch } from '../inject/patch.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type {
   AdmissionApiVersion,
@@ -68,7 +69,7 @@ export function buildAdmissionResponse(apiVersion: AdmissionApiVersion, uid: str
   const response: AdmissionReviewResponse['response'] = { uid, allowed: decision.allowed };
   if (decision.patch !== undefined && decision.patch.length > 0) {
     response.patchType = 'JSONPatch';
-    response.patch = Buffer.from(JSON.stringify(decision.patch)).toString('base64');
+    response.patch = Buffer.from(serializePatch(decision.patch)).toString('base64');
   }
   if (decision.status !== undefined) {
     response.status = { ...decision.status, status: decision.allowed ? 'Success' : 'Failure', metadata: {} };

@@ -7,7 +7,7 @@ import type { InjectorConfig } from './config.ts';
 import { decideInjection } from './decide.ts';
 import type { InjectDecision } from './decide.ts';
 import { buildPodPatch } from './patch.ts';
-import { buildSidecar } from './sidecar.ts';
+import { sidecarFor } from './sidecar.ts';
 
 export interface InjectInput {
   pod: KubeObject;
@@ -48,7 +48,7 @@ export function injectPod(input: InjectInput): InjectResult {
     warnings.push(`native sidecar requested but the cluster's version (${version}) does not support it (needs 1.29+); the proxy is added as a regular container`);
     native = false;
   }
-  const sidecar = buildSidecar(config, spec, decision.mode, native);
+  const sidecar = sidecarFor(config, spec, decision.mode, native);
 
   const annotations: Record<string, string> = {
     'linkerd.io/proxy-version': spec.version,

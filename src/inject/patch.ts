@@ -70,3 +70,32 @@ function addMapEntries(ops: JsonPatchOperation[], path: string, existing: unknow
     ops.push({ op: 'add', path: `${path}/${escapePointer(key)}`, value: entries[key] });
   }
 }
+
+const frozenJson = new WeakMap<object, string>();
+
+/**
+ * JSON of a patch, reusing the text of frozen (shared, cached) values such as the sidecar
+ * containers instead of serialising them again for every pod.
+ */
+export function serializePatch(ops: readonly JsonPatchOperation[]): string {
+  const parts: string[] = [];
+  for (const op of ops) {
+    if (op.op === 'remove') {
+      parts.push(JSON.stringify(op));
+      continue;
+    }
+    const value = op.value;
+    let json: string | undefined;
+    if (typeof value === 'object' && value !== null && Object.isFrozen(value)) {
+      json = frozenJson.get(value);
+      if (json === undefined) {
+        json = JSON.stringify(value);
+        frozenJson.set(value, json);
+      }
+    } else {
+      json = JSON.stringify(value);
+    }
+    parts.push(`{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)},"value":${json}}`);
+  }
+  return `[${parts.join(',')}]`;
+}

@@ -154,3 +154,36 @@ export function buildSidecar(config: InjectorConfig, spec: ProxySpec, mode: Inje
   ];
   return { initContainer, proxyContainer, volumes, native };
 }
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+const MAX_CACHED_SIDECARS = 256;
+const sidecarCache = new WeakMap<InjectorConfig, Map<string, Sidecar>>();
+
+/**
+ * buildSidecar, remembered per configuration and pod settings: the pods of one workload (and
+ * most pods of a cluster) get identical sidecars, so a rollout of thousands of pods builds
+ * them once. The result is deeply frozen because every caller shares it, which also lets the
+ * patch serialiser reuse its JSON. The cache is bounded so that annotation variety cannot grow it.
+ */
+export function sidecarFor(config: InjectorConfig, spec: ProxySpec, mode: InjectMode, native: boolean): Sidecar {
+  let byKey = sidecarCache.get(config);
+  if (byKey === undefined) {
+    byKey = new Map();
+    sidecarCache.set(config, byKey);
+  }
+  const key = `${mode}|${native}|${JSON.stringify(spec)}`;
+  let sidecar = byKey.get(key);
+  if (sidecar === undefined) {
+    if (byKey.size >= MAX_CACHED_SIDECARS) byKey.clear();
+    sidecar = deepFreeze(buildSidecar(config, spec, mode, native));
+    byKey.set(key, sidecar);
+  }
+  return sidecar;
+}
