@@ -7,8 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--system" ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+  # Root runs apt directly (CI, containers); anyone else goes through sudo.
+  as_root=""
+  if [ "$(id -u)" -ne 0 ]; then as_root="sudo -E"; fi
+  $as_root apt-get update -qq
+  $as_root apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
     iptables iproute2 tcpdump openssl util-linux ca-certificates curl gcc libc6-dev linux-libc-dev \
     hey wrk haproxy >/dev/null
   if [ -f ../shared/tools/chart-render/build.sh ]; then bash ../shared/tools/chart-render/build.sh >/dev/null; fi
