@@ -143,7 +143,7 @@ await once(fake, 'listening');
 const fakePort = (fake.address() as { port: number }).port;
 await writeFile(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\nclusters: [{name: fake, cluster: {server: "http://127.0.0.1:${fakePort}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: fake, user: u}}]\ncurrent-context: c\n`);
 const weft = buildWeft(dir);
-const controller = spawn(process.execPath, [weft, 'controller', '--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, `--kubeconfig=${join(dir, 'kubeconfig')}`, '--identity-disabled', '--log-level=info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const controller = spawn(process.execPath, [weft, 'controller', '--address=127.0.0.1', '--port=0', '--admin-address=127.0.0.1', '--admin-port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, `--kubeconfig=${join(dir, 'kubeconfig')}`, '--identity-disabled', '--log-level=info'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: process.env.BENCH_CONTROLLER_NODE_OPTIONS ?? '' } });
 let adminPort = 0;
 let synced = false;
 let logs = '';
