@@ -100,15 +100,20 @@ async function waitFor(what: string, check: () => Promise<boolean>, tries = 100)
   throw new Error(`${what} never became ready`);
 }
 
-function haproxyServerConfig(dir: string): string {
+// Every HAProxy in the comparison runs one thread with the same limits and timeouts.
+function haproxyPreamble(extraGlobal = ''): string {
   return `global
   nbthread 1
   maxconn 4000
-defaults
+${extraGlobal}defaults
   timeout connect 5s
   timeout client 60s
   timeout server 60s
-frontend app
+`;
+}
+
+function haproxyServerConfig(dir: string): string {
+  return `${haproxyPreamble()}frontend app
   bind :${PORT.direct}
   bind :${PORT.weftHttp}
   bind :${PORT.weftTcp}
@@ -118,15 +123,7 @@ frontend app
 }
 
 function haproxyMeshServer(dir: string): string {
-  return `global
-  nbthread 1
-  maxconn 4000
-  ssl-default-bind-options ssl-min-ver TLSv1.3
-defaults
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend mesh_http
+  return `${haproxyPreamble('  ssl-default-bind-options ssl-min-ver TLSv1.3\n')}frontend mesh_http
   mode http
   bind :${PORT.haproxyHttp} ssl crt ${dir}/b.pem ca-file ${dir}/ca.pem verify required
   default_backend app_http
@@ -145,14 +142,7 @@ backend app_tcp
 
 function haproxyMeshClient(dir: string, peer: string, identity: string): string {
   const tls = `ssl crt ${dir}/a.pem ca-file ${dir}/ca.pem verify required verifyhost ${identity} sni str(${identity}) ssl-min-ver TLSv1.3`;
-  return `global
-  nbthread 1
-  maxconn 4000
-defaults
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend out_http
+  return `${haproxyPreamble()}frontend out_http
   mode http
   bind 127.0.0.1:${HAPROXY_LOCAL.http}
   default_backend peer_http

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { e2eKubeConfig, eventually, runId, startE2EController } from '../helpers/kube.ts';
+import { e2eKubeConfig, eventually, loopbackWebhook, runId, startE2EController } from '../helpers/kube.ts';
 
 const kc = e2eKubeConfig();
 
@@ -24,17 +24,14 @@ test('e2e: pods that a Deployment creates in an annotated namespace come back in
     body: {
       metadata: { name: hook },
       webhooks: [
-        {
+        loopbackWebhook({
           name: 'inject.weft.io',
-          admissionReviewVersions: ['v1', 'v1beta1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 10,
-          clientConfig: { url: `https://127.0.0.1:${controller.admissionPort}/inject`, caBundle },
+          port: controller.admissionPort,
+          path: '/inject',
+          caBundle,
+          id,
           rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
-          // Only this run's namespaces, so parallel suites on the same cluster never meet.
-          namespaceSelector: { matchLabels: { 'weft-e2e': id } },
-        },
+        }),
       ],
     },
   });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { e2eKubeConfig, eventually, runId, startE2EController } from '../helpers/kube.ts';
+import { e2eKubeConfig, eventually, loopbackWebhook, runId, startE2EController } from '../helpers/kube.ts';
 
 // kubectl apply of valid and invalid objects of each kind against a real API server with weft's
 // /validate registered: valid ones are created, invalid ones refused with weft's field-path
@@ -77,16 +77,14 @@ test('e2e: kubectl apply is accepted, refused with weft\'s message, and shown wa
     body: {
       metadata: { name: hook },
       webhooks: [
-        {
+        loopbackWebhook({
           name: 'validate.weft.io',
-          admissionReviewVersions: ['v1', 'v1beta1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 10,
-          clientConfig: { url: `https://127.0.0.1:${controller.admissionPort}/validate`, caBundle },
+          port: controller.admissionPort,
+          path: '/validate',
+          caBundle,
+          id,
           rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: ['linkerd.io', 'networking.istio.io', 'security.istio.io'], apiVersions: ['*'], resources: ['serviceprofiles', 'virtualservices', 'authorizationpolicies'] }],
-          namespaceSelector: { matchLabels: { 'weft-e2e': id } },
-        },
+        }),
       ],
     },
   });

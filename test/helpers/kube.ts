@@ -60,3 +60,20 @@ export async function startE2EController(t: TestContext): Promise<{ controller: 
   await controller.clusterState.waitForSync();
   return { controller, caBundle: certs.caBundle };
 }
+
+/**
+ * One webhook entry pointing at the loopback controller, scoped to the namespaces labelled
+ * `weft-e2e=<id>` so that suites sharing a cluster never see each other's objects.
+ */
+export function loopbackWebhook(options: { name: string; port: number; path: string; caBundle: string; id: string; rules: k8s.V1RuleWithOperations[] }) {
+  return {
+    name: options.name,
+    admissionReviewVersions: ['v1', 'v1beta1'],
+    sideEffects: 'None',
+    failurePolicy: 'Fail',
+    timeoutSeconds: 10,
+    clientConfig: { url: `https://127.0.0.1:${options.port}${options.path}`, caBundle: options.caBundle },
+    rules: options.rules,
+    namespaceSelector: { matchLabels: { 'weft-e2e': options.id } },
+  };
+}
