@@ -62,7 +62,10 @@ test('e2e: kubectl apply is accepted, refused with weft\'s message, and shown wa
     const name = definition.metadata!.name!;
     const exists = await extensions.readCustomResourceDefinition({ name }).then(() => true, () => false);
     if (exists) continue;
-    await extensions.createCustomResourceDefinition({ body: definition });
+    // Through kubectl, not client-node: its serialiser drops `x-kubernetes-preserve-unknown-fields`
+    // from plain objects, and the CRD would then prune every spec to nothing.
+    const created = await kubectl(['create', '-f', '-'], definition);
+    assert.equal(created.status, 0, created.stderr);
     t.after(() => extensions.deleteCustomResourceDefinition({ name }).catch(() => undefined));
   }
   for (const definition of CRDS) {
