@@ -55,7 +55,11 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/build ./build
 COPY --from=build /src/bin ./bin
 COPY package.json LICENSE ./
-RUN chmod 0755 bin/weft.js && ln -s /app/bin/weft.js /usr/local/bin/weft
+# `weft controller --standalone` reads the example cluster state and keeps its development
+# certificates under ./.weft, so the image can run the same demo as the README's first command.
+COPY examples ./examples
+RUN chmod 0755 bin/weft.js && ln -s /app/bin/weft.js /usr/local/bin/weft \
+ && mkdir -p /app/.weft && chown 65532:65532 /app/.weft
 
 # Non-root by default (numeric, so runAsNonRoot can verify it). The injector runs the proxy as
 # uid 2102 and proxy-init as root with NET_ADMIN/NET_RAW, through the pod's securityContext.

@@ -199,7 +199,7 @@ describe('Dockerfile', () => {
   });
 
   test('every other command it runs exists in the Debian-based Node images', () => {
-    const known = new Set(['apt-get', 'rm', 'groupadd', 'useradd', 'npm', 'test', 'chmod', 'ln', 'mkdir']);
+    const known = new Set(['apt-get', 'rm', 'groupadd', 'useradd', 'npm', 'test', 'chmod', 'ln', 'mkdir', 'chown']);
     for (const ins of dockerfile.filter((i) => i.keyword === 'RUN')) {
       for (const [command] of commandsOf(ins.args)) assert.ok(known.has(command!), `line ${ins.line}: unexpected command ${command}`);
     }
@@ -248,6 +248,22 @@ describe('Dockerfile', () => {
         assert.ok(files.has(restore), `${restore} is not in Debian's iptables package`);
       }
     }
+  });
+
+  test('the image can run standalone mode: the example cluster state and a state folder the runtime user may write', () => {
+    const runtime = allStages.at(-1)!;
+    const workdir = runtime.instructions.findLast((i) => i.keyword === 'WORKDIR')!.args;
+    // src/commands/controller.ts resolves the examples two levels above dist/commands/.
+    assert.match(read('src/commands/controller.ts'), /new URL\('\.\.\/\.\.\/examples\/', import\.meta\.url\)/);
+    const copiesExamples = runtime.instructions.some((i) => i.keyword === 'COPY' && parseCopy(i).from === undefined && parseCopy(i).sources.includes('examples') && posix.resolve(workdir, parseCopy(i).dest) === posix.join(workdir, 'examples'));
+    assert.ok(copiesExamples, 'the runtime stage copies examples/ to <workdir>/examples');
+    assert.ok(existsSync(join(root, 'examples/cluster')), 'standalone mode reads examples/cluster');
+    // The default --state-dir is .weft/standalone under the working directory.
+    const [uid, gid] = runtime.instructions.findLast((i) => i.keyword === 'USER')!.args.split(':');
+    const runs = runtime.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+    assert.match(runs, new RegExp(`mkdir -p ${workdir}/\\.weft`));
+    assert.match(runs, new RegExp(`chown ${uid}:${gid} ${workdir}/\\.weft`));
+    assert.match(read('src/controller/config.ts'), /'state-dir': \{[^}]*default: '\.weft\/standalone'/);
   });
 
   test('carries the OCI labels', () => {
