@@ -5,6 +5,8 @@ import type { Registry } from '../metrics.ts';
 import type { ClusterState } from '../kube/cluster-state.ts';
 import { FileClusterState } from '../kube/file-state.ts';
 import { KubeClusterState } from '../kube/kube-state.ts';
+import { KubeClient } from '../kube/client.ts';
+import { openKubeConnection } from '../kube/connection.ts';
 import { buildAdminApp } from './admin.ts';
 import type { ControllerConfig } from './config.ts';
 import { createAdmissionMetrics } from './metrics.ts';
@@ -25,15 +27,18 @@ export interface RunningController {
   shutdown(reason?: string): Promise<void>;
 }
 
-export async function openClusterState(config: Pick<ControllerConfig, 'clusterStateDir' | 'kubeconfig' | 'identity'>, log: Logger): Promise<ClusterState> {
-  if (config.clusterStateDir !== undefined) return FileClusterState.fromDirectory(config.clusterStateDir);
-  const kc = KubeClusterState.loadKubeConfig(config.kubeconfig);
-  if (kc === undefined) {
+/** The cluster state, and the API server connection it reads through (undefined for files). */
+export async function openClusterState(config: Pick<ControllerConfig, 'clusterStateDir' | 'kubeconfig' | 'identity'>, log: Logger): Promise<{ clusterState: ClusterState; kube: KubeClient | undefined }> {
+  if (config.clusterStateDir !== undefined) return { clusterState: await FileClusterState.fromDirectory(config.clusterStateDir), kube: undefined };
+  const connection = await openKubeConnection(config.kubeconfig);
+  if (connection === undefined) {
     throw new Error('no cluster found: set KUBECONFIG, run in a pod, or pass --cluster-state DIR (or --standalone)');
   }
+  log.info({ server: connection.server.origin, source: connection.source }, 'connecting to the API server');
+  const kube = new KubeClient(connection);
   // Pods feed the proxies' discovery document, which the identity service serves.
   const kinds = config.identity.disabled ? (['Service', 'DestinationRule'] as const) : (['Service', 'DestinationRule', 'Pod'] as const);
-  return new KubeClusterState(kc, { log: log.child({ component: 'cluster-state' }), kinds });
+  return { clusterState: new KubeClusterState(kube, { log: log.child({ component: 'cluster-state' }), kinds }), kube };
 }
 
 export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
@@ -54,7 +59,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const certificate = await watcher.start();
   metrics.certificateExpiry.set(certificate.notAfter.getTime() / 1000);
 
-  const clusterState = await openClusterState(config, log);
+  const { clusterState, kube } = await openClusterState(config, log);
   // The cache syncs in the background; readiness waits for it, liveness does not.
   const syncing = clusterState.waitForSync().catch((error: unknown) => log.error({ err: (error as Error).message }, 'cluster state failed to sync'));
 
@@ -72,7 +77,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
         registry,
         controllerNamespace: config.namespace,
         discovery: () => buildDiscoveryDocument(clusterState.list('Pod') ?? [], { controllerNamespace: config.namespace, trustDomain: config.identity.trustDomain }),
-        ...(config.clusterStateDir === undefined ? { kubeConfig: KubeClusterState.loadKubeConfig(config.kubeconfig) } : {}),
+        ...(kube !== undefined ? { kube } : {}),
       });
 
   const admin = buildAdminApp({
@@ -107,6 +112,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       watcher.close();
       await clusterState.close();
       await syncing;
+      kube?.close();
       log.info('controller stopped');
     })();
     return closing;

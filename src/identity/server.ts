@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { IdentityOptions } from './config.ts';
 import { certify, bearerToken, csrFromBody, CertifyError, type CertifyErrorBody } from './certify.ts';
@@ -27,14 +27,15 @@ import { loadIssuerMaterial, type IssuerMaterial } from './issuer-source.ts';
 import { mintServingCertificate, type MintedIdentity } from './ca.ts';
 import { identityServerName, IDENTITY_SERVICE_ACCOUNT } from './names.ts';
 import { JwksAuthenticator, keysFromJwks, type TokenAuthenticator } from './tokens.ts';
-import { TokenReviewAuthenticator, tokenReviewCallFromKubeConfig } from './token-review.ts';
+import { TokenReviewAuthenticator, tokenReviewCallFromClient } from './token-review.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 export interface IdentityServerDeps {
   log: Logger;
   registry: Registry;
   controllerNamespace: string;
-  kubeConfig?: KubeConfig;
+  /** The API server connection TokenReviews go through. */
+  kube?: KubeClient;
   /** Overrides the authenticator choice (tests of TokenReview against a fake API server use this). */
   authenticator?: TokenAuthenticator;
   /**
@@ -85,7 +86,7 @@ async function chooseAuthenticator(options: IdentityOptions, deps: IdentityServe
     const keys = keysFromJwks(JSON.parse(await readFile(options.jwksFile, 'utf8')));
     return new JwksAuthenticator(keys, options.audience, options.tokenIssuer);
   }
-  if (deps.kubeConfig) return new TokenReviewAuthenticator(tokenReviewCallFromKubeConfig(deps.kubeConfig), options.audience);
+  if (deps.kube) return new TokenReviewAuthenticator(tokenReviewCallFromClient(deps.kube), options.audience);
   throw new Error('identity service needs a way to check tokens: a Kubernetes connection (TokenReview) or --identity-jwks');
 }
 

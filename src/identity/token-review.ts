@@ -1,12 +1,31 @@
-import { AuthenticationV1Api, type KubeConfig, type V1TokenReview } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.ts';
+import { isRecord } from '../kube/types.ts';
 import { TokenError, AuthenticatorUnavailableError, parseServiceAccountUsername, type TokenAuthenticator, type ServiceAccountSubject } from './tokens.ts';
 
-/** The part of the API the authenticator needs, so the decision logic can be read (and tested) apart from HTTP. */
-export type TokenReviewCall = (review: V1TokenReview) => Promise<V1TokenReview>;
+/** The fields of authentication.k8s.io/v1 TokenReview that weft sends and reads. */
+export interface TokenReview {
+  apiVersion?: string;
+  kind?: string;
+  spec: { token: string; audiences?: string[] };
+  status?: {
+    authenticated?: boolean;
+    error?: string;
+    audiences?: string[];
+    user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+  };
+}
 
-export function tokenReviewCallFromKubeConfig(kubeConfig: KubeConfig): TokenReviewCall {
-  const api = kubeConfig.makeApiClient(AuthenticationV1Api);
-  return (review) => api.createTokenReview({ body: review });
+/** The part of the API the authenticator needs, so the decision logic can be read (and tested) apart from HTTP. */
+export type TokenReviewCall = (review: TokenReview) => Promise<TokenReview>;
+
+const TOKEN_REVIEW_TIMEOUT_MS = 10_000;
+
+export function tokenReviewCallFromClient(client: KubeClient): TokenReviewCall {
+  return async (review) => {
+    const answer = await client.request('/apis/authentication.k8s.io/v1/tokenreviews', { method: 'POST', body: review, timeoutMs: TOKEN_REVIEW_TIMEOUT_MS, maxBytes: 1024 * 1024 });
+    if (!isRecord(answer) || !isRecord(answer.spec)) throw new Error('the TokenReview answer is not a TokenReview');
+    return answer as unknown as TokenReview;
+  };
 }
 
 /**
@@ -25,7 +44,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
   }
 
   async authenticate(token: string): Promise<ServiceAccountSubject> {
-    let review: V1TokenReview;
+    let review: TokenReview;
     try {
       review = await this.#call({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [this.#audience] } });
     } catch (error) {
@@ -36,7 +55,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
   }
 }
 
-export function interpretTokenReview(review: V1TokenReview, audience: string): ServiceAccountSubject {
+export function interpretTokenReview(review: TokenReview, audience: string): ServiceAccountSubject {
   const status = review.status;
   if (status?.authenticated !== true) {
     const why = status?.error ?? 'not authenticated';

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { startIdentityServer } from '../../src/identity/server.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { connectionFromKubeconfig } from '../../src/kube/connection.ts';
 import { IdentityClient } from '../../src/identity/client.ts';
 import { createCsr } from '../../src/identity/csr.ts';
 import { generateKey } from '../../src/identity/keys.ts';
@@ -42,7 +44,10 @@ test('e2e: a TokenRequest token with the mesh audience gets a certificate for ex
   const fx = await makeFixture({ jwksFile: undefined, tokenIssuer: undefined });
   t.after(() => fx.cleanup());
   const registry = newRegistry();
-  const server = await startIdentityServer(fx.options, { log: silentLog, registry, controllerNamespace: 'weft', kubeConfig: kube });
+  // TokenReview goes through weft's own API client, with the same kubeconfig, as in the controller.
+  const weftKube = new KubeClient(await connectionFromKubeconfig([process.env.KUBECONFIG!]));
+  t.after(() => weftKube.close());
+  const server = await startIdentityServer(fx.options, { log: silentLog, registry, controllerNamespace: 'weft', kube: weftKube });
   t.after(() => server.close());
 
   const meshToken = await requestToken(core, namespace, 'cart', [AUDIENCE]);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import * as k8s from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
 import { startIdentityServer } from '../../src/identity/server.ts';
 import { createWebhookCertificates } from '../../src/identity/ca.ts';
 import { createCsr } from '../../src/identity/csr.ts';
@@ -14,7 +14,7 @@ import { verifyServiceAccountJwt, keysFromJwks, jwksFor, signServiceAccountToken
 import { makeFixture, silentLog, newRegistry, AUDIENCE, SA_ISSUER, type Fixture } from './fixture.ts';
 import { post } from './https.ts';
 
-// The TokenReview path end to end over real HTTPS: client-node posts a TokenReview to an API
+// The TokenReview path end to end over real HTTPS: weft's API client posts a TokenReview to an API
 // stand-in that answers as kube-apiserver does, deciding with real JWT verification against the
 // fixture's service-account key. The e2e suite runs the same against a real API server.
 
@@ -23,15 +23,11 @@ let api: Server;
 let apiPort: number;
 const reviews: { audiences?: string[] }[] = [];
 
-function kubeConfigFor(port: number, caPem: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, caData: Buffer.from(caPem).toString('base64') }],
-    users: [{ name: 'u', token: 'controller-token' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
+const clients: KubeClient[] = [];
+function kubeFor(port: number, caPem: string): KubeClient {
+  const client = new KubeClient({ server: new URL(`https://127.0.0.1:${port}`), ca: Buffer.from(caPem), verifyServer: true, authorization: async () => 'Bearer controller-token', source: 'test' });
+  clients.push(client);
+  return client;
 }
 
 let apiCa: string;
@@ -66,6 +62,7 @@ before(async () => {
   apiPort = (api.address() as AddressInfo).port;
 });
 after(() => {
+  for (const client of clients) client.close();
   api.close();
   fx.cleanup();
 });
@@ -75,7 +72,7 @@ async function ask(port: number, servername: string, token: string, ca: string =
 }
 
 test('TokenReview: the identity is the reviewed service account, and the mesh audience is asked for', async () => {
-  const server = await startIdentityServer(fx.options, { log: silentLog, registry: newRegistry(), controllerNamespace: 'weft', kubeConfig: kubeConfigFor(apiPort, apiCa) });
+  const server = await startIdentityServer(fx.options, { log: silentLog, registry: newRegistry(), controllerNamespace: 'weft', kube: kubeFor(apiPort, apiCa) });
   try {
     const ok = await ask(server.port, server.serverName, fx.token({ namespace: 'shop', serviceAccount: 'cart' }));
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
@@ -96,7 +93,7 @@ test('TokenReview unreachable: 503, so the proxy retries, not 401', async () => 
   const deadPort = (closed.address() as AddressInfo).port;
   closed.close();
   const registry = newRegistry();
-  const server = await startIdentityServer(fx.options, { log: silentLog, registry, controllerNamespace: 'weft', kubeConfig: kubeConfigFor(deadPort, apiCa) });
+  const server = await startIdentityServer(fx.options, { log: silentLog, registry, controllerNamespace: 'weft', kube: kubeFor(deadPort, apiCa) });
   try {
     const res = await ask(server.port, server.serverName, fx.token({ namespace: 'shop', serviceAccount: 'cart' }));
     assert.equal(res.status, 503, JSON.stringify(res.body));
