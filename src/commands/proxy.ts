@@ -1,7 +1,6 @@
 import type { Command } from '../cli.ts';
 import { formatHelp, parseFlags } from '../util/flags.ts';
 import { createLogger } from '../log.ts';
-import { createRegistry } from '../metrics.ts';
 import { proxyConfig, proxyFlags, type ProxyConfig } from '../proxy/config.ts';
 import { identityClientCredentials, staticCredentials, type CredentialSource } from '../proxy/credentials.ts';
 import { pollDiscovery, staticDiscovery, type DiscoverySource } from '../proxy/discovery-source.ts';
@@ -10,16 +9,20 @@ import { identityServerName } from '../identity/names.ts';
 import { startProxy } from '../proxy/proxy.ts';
 import { nativeAvailable, nativeUnavailableReason, originalDestination } from '../proxy-init/original-dst.ts';
 import type { Logger } from '../log.ts';
-import type { Registry } from 'prom-client';
+import type { MetricsText } from '../proxy/metrics.ts';
 
 export { proxyFlags };
 
 const USAGE = 'Usage: weft proxy [flags]\n\nThe mTLS sidecar: inbound and outbound listeners for the pod\'s redirected traffic, and the admin server.';
 
-async function credentialsFor(config: ProxyConfig, log: Logger, registry: Registry): Promise<CredentialSource> {
+// The proxy writes its own metrics (see proxy/metrics.ts); prom-client is loaded only for the
+// identity client, whose metrics are served next to them, and only when it is used.
+async function credentialsFor(config: ProxyConfig, log: Logger): Promise<{ credentials: CredentialSource; metrics?: MetricsText }> {
   const id = config.identity;
-  if (id.kind === 'static') return staticCredentials({ certFile: id.certFile, keyFile: id.keyFile, trustAnchorsPem: id.trustAnchorsPem });
-  const { IdentityClient } = await import('../identity/client.ts');
+  if (id.kind === 'static') return { credentials: staticCredentials({ certFile: id.certFile, keyFile: id.keyFile, trustAnchorsPem: id.trustAnchorsPem }) };
+  const [{ IdentityClient }, { Registry }] = await Promise.all([import('../identity/client.ts'), import('prom-client')]);
+  const registry = new Registry();
+  registry.setDefaultLabels({ role: 'proxy' });
   const client = new IdentityClient({
     url: id.url,
     tokenFile: id.tokenFile,
@@ -31,7 +34,7 @@ async function credentialsFor(config: ProxyConfig, log: Logger, registry: Regist
   });
   // Not awaited: the proxy listens (and reports not-ready) until the first certificate lands.
   client.start().catch((error: Error) => log.error({ err: error.message }, 'identity client stopped before a certificate arrived'));
-  return identityClientCredentials(client);
+  return { credentials: identityClientCredentials(client), metrics: registry };
 }
 
 function discoveryFor(config: ProxyConfig, log: Logger): DiscoverySource {
@@ -56,9 +59,8 @@ export const command: Command = {
     }
     const config = proxyConfig(parsed.flags);
     const log = createLogger('proxy', config.logLevel).child({ pod: config.pod.name, namespace: config.pod.namespace });
-    const registry = createRegistry('proxy');
     if (!nativeAvailable()) log.warn({ reason: nativeUnavailableReason() }, 'original destinations unknown: redirected connections will be refused');
-    const credentials = await credentialsFor(config, log, registry);
+    const { credentials, metrics } = await credentialsFor(config, log);
     const discovery = discoveryFor(config, log);
     await discovery.loaded;
     const proxy = await startProxy({
@@ -73,7 +75,7 @@ export const command: Command = {
       opaquePorts: config.opaquePorts,
       detectTimeoutMs: config.detectTimeoutMs,
       log,
-      registry,
+      ...(metrics !== undefined ? { extraMetrics: [metrics] } : {}),
     });
     return new Promise<number>((resolve) => {
       let stopping = false;

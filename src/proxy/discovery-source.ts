@@ -1,4 +1,3 @@
-import * as https from 'node:https';
 import { checkServerIdentity } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
@@ -25,7 +24,10 @@ export interface DiscoveryTls {
   serverName: string;
 }
 
-function getOverMeshTls(url: string, tls: DiscoveryTls, timeoutMs: number): Promise<string> {
+// node:https is loaded on first use: file discovery (and every pod until its first poll)
+// should not carry node:http's few megabytes.
+async function getOverMeshTls(url: string, tls: DiscoveryTls, timeoutMs: number): Promise<string> {
+  const https = await import('node:https');
   return new Promise((resolve, reject) => {
     const request = https.get(url, { ca: tls.trustAnchorsPem, servername: tls.serverName, checkServerIdentity: (_host, cert) => checkServerIdentity(tls.serverName, cert), timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];

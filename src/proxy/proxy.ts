@@ -1,11 +1,9 @@
 import * as net from 'node:net';
-import type { Server as HttpServer } from 'node:http';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { CredentialSource } from './credentials.ts';
 import { ConnectionRegistry, type OriginalDestinationLookup, type ProxyContext } from './context.ts';
 import { MeshTls } from './tls.ts';
-import { ProxyMetrics } from './metrics.ts';
+import { ProxyMetrics, type MetricsText } from './metrics.ts';
 import { Inbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { createAdminServer } from './admin.ts';
@@ -39,7 +37,8 @@ export interface ProxyOptions {
   opaquePorts: PortSet;
   detectTimeoutMs?: number;
   log: Logger;
-  registry: Registry;
+  /** Other components' metrics served next to the proxy's own on /metrics (the identity client's). */
+  extraMetrics?: readonly MetricsText[];
 }
 
 export interface RunningProxy {
@@ -52,7 +51,7 @@ export interface RunningProxy {
   shutdown(graceMs: number): Promise<{ cut: number }>;
 }
 
-function listen(server: net.Server | HttpServer, at: ListenAddress): Promise<number> {
+function listen(server: net.Server, at: ListenAddress): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {
@@ -66,7 +65,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const tls = new MeshTls({ source: options.credentials, onInstallError: (error) => options.log.error({ err: error.message }, 'rotated certificate rejected; keeping the previous one') });
   const ctx: ProxyContext = {
     log: options.log,
-    metrics: new ProxyMetrics(options.registry),
+    metrics: new ProxyMetrics(),
     tls,
     connections: new ConnectionRegistry(),
     originalDestination: options.originalDestination,
@@ -84,7 +83,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let shuttingDown = false;
   const admin = options.admin
     ? createAdminServer({
-        registry: options.registry,
+        metrics: [ctx.metrics, ...(options.extraMetrics ?? [])],
         ready: () => (shuttingDown ? { ok: false, reason: 'shutting down' } : tls.ready() ? { ok: true } : { ok: false, reason: 'no valid workload certificate' }),
       })
     : undefined;
@@ -93,7 +92,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const outboundPort = await listen(outboundServer, options.outbound);
   selfPorts.add(outboundPort);
   selfPorts.add(inboundPort);
-  const adminPort = admin && options.admin ? await listen(admin, options.admin) : undefined;
+  const adminPort = admin && options.admin ? await listen(admin.server, options.admin) : undefined;
   if (adminPort !== undefined) selfPorts.add(adminPort);
   options.log.info({ inboundPort, outboundPort, adminPort, identity: tls.identity }, 'proxy listening');
   tls.onRotate((c) => options.log.info({ identity: c.identity, notAfter: c.notAfter.toISOString() }, 'workload certificate installed'));
@@ -115,10 +114,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       const cut = outcome === 'expired' ? ctx.connections.size : 0;
       if (cut > 0) ctx.connections.destroyAll();
       options.credentials.stop();
-      if (admin) {
-        admin.closeAllConnections();
-        await new Promise((resolve) => admin.close(resolve));
-      }
+      if (admin) await admin.close();
       options.log.info({ outcome, cut }, 'proxy stopped');
       return { cut };
     },

@@ -1,11 +1,11 @@
 import * as net from 'node:net';
 import * as http from 'node:http';
-import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/proxy.ts';
 import { fixedCredentials, type Credentials, type CredentialSource } from '../../src/proxy/credentials.ts';
 import { parsePortList, NO_PORTS } from '../../src/proxy/ports.ts';
 import type { DefaultInboundPolicy } from '../../src/proxy/policy.ts';
+import type { MetricsText } from '../../src/proxy/metrics.ts';
 
 // Runs real proxies on loopback. Without iptables there is no SO_ORIGINAL_DST, so tests say
 // where a connection "was going": outbound connections to pretend pod IPs (10.x) are rerouted
@@ -15,7 +15,8 @@ export const silent = pino({ level: 'silent' });
 
 export interface TestProxy {
   proxy: RunningProxy;
-  registry: Registry;
+  /** The proxy's /metrics text, as Prometheus would scrape it. */
+  registry: MetricsText;
 }
 
 export async function runProxy(opts: {
@@ -32,7 +33,6 @@ export async function runProxy(opts: {
   admin?: boolean;
   podIps?: string[];
 }): Promise<TestProxy> {
-  const registry = new Registry();
   const creds = opts.credentials === undefined ? undefined : 'current' in opts.credentials ? opts.credentials : fixedCredentials(opts.credentials);
   const none: CredentialSource = { current: () => undefined, onRotate: () => {}, stop: () => {} };
   const mesh = opts.mesh ?? {};
@@ -50,9 +50,9 @@ export async function runProxy(opts: {
     opaquePorts: opts.opaque ? parsePortList(opts.opaque) : NO_PORTS,
     detectTimeoutMs: 200,
     log: silent,
-    registry,
   };
-  return { proxy: await startProxy(options), registry };
+  const proxy = await startProxy(options);
+  return { proxy, registry: proxy.metrics };
 }
 
 export function listen(server: net.Server): Promise<number> {
@@ -110,12 +110,15 @@ export async function echoApp(): Promise<{ server: net.Server; port: number }> {
   return { server, port: await listen(server) };
 }
 
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+/** Sums the samples of `name` (a histogram's `name_count`) whose labels include `labels`, read from the exposition text. */
+export async function metricValue(registry: MetricsText, name: string, labels: Record<string, string>): Promise<number> {
   let total = 0;
-  for (const v of (metric?.values ?? []) as { labels: Record<string, string | number>; value: number; metricName?: string }[]) {
-    if (v.metricName !== undefined && v.metricName !== name && !v.metricName.endsWith('_count')) continue;
-    if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) total += v.value;
+  for (const line of (await registry.metrics()).split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || (m[1] !== name && m[1] !== `${name}_count`)) continue;
+    const have = new Map<string, string>();
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have.set(l[1], l[2].replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c)));
+    if (Object.entries(labels).every(([k, want]) => have.get(k) === want)) total += Number(m[3]);
   }
   return total;
 }
