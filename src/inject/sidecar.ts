@@ -2,6 +2,8 @@ import type { InjectorConfig, ResourceSettings } from './config.ts';
 import { INIT_CONTAINER_NAME, PROXY_CONTAINER_NAME, PROXY_OWN_INBOUND_PORTS } from './config.ts';
 import type { ProxySpec } from './annotations.ts';
 import type { InjectMode } from './decide.ts';
+import { proxyFlags } from '../proxy/config.ts';
+import type { FlagSpec } from '../util/flags.ts';
 
 export const IDENTITY_VOLUME = 'weft-identity-end-entity';
 export const TOKEN_VOLUME = 'weft-identity-token';
@@ -42,6 +44,29 @@ function env(name: string, value: string | number): { name: string; value: strin
   return { name, value: String(value) };
 }
 
+// What `weft proxy` assumes when a variable is unset, read from its own flag table so the two
+// cannot drift apart.
+const PROXY_ENV_DEFAULTS: ReadonlyMap<string, string> = new Map(
+  Object.values<FlagSpec>(proxyFlags).flatMap((flag) => (flag.env !== undefined && typeof flag.default === 'string' ? [[flag.env, flag.default] as const] : [])),
+);
+
+/**
+ * Settings equal to the proxy's own defaults stay out of the pod: every byte of the sidecar is
+ * in every admission answer (base64, over TLS), and the proxy reads the same value either way.
+ */
+function pushUnlessDefault(list: Record<string, unknown>[], name: string, value: string | number): void {
+  if (PROXY_ENV_DEFAULTS.get(name) !== String(value)) list.push(env(name, value));
+}
+
+/**
+ * The API server sets imagePullPolicy from the tag when it is absent (Always for "latest",
+ * IfNotPresent otherwise); stating the same value again only makes the patch longer.
+ */
+function pullPolicy(policy: string, tag: string): { imagePullPolicy?: string } {
+  const apiServerDefault = tag === 'latest' ? 'Always' : 'IfNotPresent';
+  return policy === apiServerDefault ? {} : { imagePullPolicy: policy };
+}
+
 function fieldEnv(name: string, fieldPath: string): Record<string, unknown> {
   return { name, valueFrom: { fieldRef: { fieldPath } } };
 }
@@ -64,12 +89,13 @@ export function buildSidecar(config: InjectorConfig, spec: ProxySpec, mode: Inje
   const initContainer: Container = {
     name: INIT_CONTAINER_NAME,
     image,
-    imagePullPolicy: spec.imagePullPolicy,
+    ...pullPolicy(spec.imagePullPolicy, spec.version),
     args: initArgs,
     resources: resources(config.proxyInit.resources),
+    // Fields left out here take the API server's defaults, which are the safe ones
+    // (not privileged; probes time out after 1 s and fail after 3 misses; ports are TCP).
     securityContext: {
       allowPrivilegeEscalation: false,
-      privileged: false,
       readOnlyRootFilesystem: true,
       // iptables needs uid 0 together with the two capabilities; nothing else is granted.
       runAsNonRoot: false,
@@ -87,40 +113,39 @@ export function buildSidecar(config: InjectorConfig, spec: ProxySpec, mode: Inje
     fieldEnv('WEFT_POD_NAMESPACE', 'metadata.namespace'),
     fieldEnv('WEFT_POD_IP', 'status.podIP'),
     fieldEnv('WEFT_SERVICE_ACCOUNT', 'spec.serviceAccountName'),
-    env('WEFT_PROXY_LOG_LEVEL', spec.logLevel),
-    env('WEFT_PROXY_INBOUND_PORT', spec.inboundPort),
-    env('WEFT_PROXY_OUTBOUND_PORT', spec.outboundPort),
-    env('WEFT_PROXY_ADMIN_PORT', spec.adminPort),
-    env('WEFT_TRUST_DOMAIN', config.trustDomain),
-    env('WEFT_CONTROLLER_NAMESPACE', config.controllerNamespace),
     env('WEFT_IDENTITY_URL', config.identityUrl),
-    env('WEFT_IDENTITY_TOKEN_FILE', `${TOKEN_DIR}/${TOKEN_FILE}`),
-    env('WEFT_IDENTITY_DIR', IDENTITY_DIR),
-    env('WEFT_DEFAULT_INBOUND_POLICY', spec.defaultInboundPolicy),
   ];
+  pushUnlessDefault(proxyEnv, 'WEFT_PROXY_LOG_LEVEL', spec.logLevel);
+  pushUnlessDefault(proxyEnv, 'WEFT_PROXY_INBOUND_PORT', spec.inboundPort);
+  pushUnlessDefault(proxyEnv, 'WEFT_PROXY_OUTBOUND_PORT', spec.outboundPort);
+  pushUnlessDefault(proxyEnv, 'WEFT_PROXY_ADMIN_PORT', spec.adminPort);
+  pushUnlessDefault(proxyEnv, 'WEFT_TRUST_DOMAIN', config.trustDomain);
+  pushUnlessDefault(proxyEnv, 'WEFT_CONTROLLER_NAMESPACE', config.controllerNamespace);
+  pushUnlessDefault(proxyEnv, 'WEFT_IDENTITY_TOKEN_FILE', `${TOKEN_DIR}/${TOKEN_FILE}`);
+  pushUnlessDefault(proxyEnv, 'WEFT_IDENTITY_DIR', IDENTITY_DIR);
+  pushUnlessDefault(proxyEnv, 'WEFT_DEFAULT_INBOUND_POLICY', spec.defaultInboundPolicy);
   if (config.trustAnchorsPEM !== '') proxyEnv.push(env('WEFT_TRUST_ANCHORS_PEM', config.trustAnchorsPEM));
   if (config.discoveryUrl !== '') proxyEnv.push(env('WEFT_DISCOVERY_URL', config.discoveryUrl));
   if (spec.requireIdentityInboundPorts !== '') proxyEnv.push(env('WEFT_REQUIRE_IDENTITY_INBOUND_PORTS', spec.requireIdentityInboundPorts));
   if (spec.opaquePorts !== '') proxyEnv.push(env('WEFT_OPAQUE_PORTS', spec.opaquePorts));
   if (mode === 'ingress') proxyEnv.push(env('WEFT_PROXY_INGRESS_MODE', 'true'));
 
-  const readyProbe = { httpGet: { path: '/ready', port: spec.adminPort }, initialDelaySeconds: 1, periodSeconds: 5, timeoutSeconds: 1, failureThreshold: 3 };
   const proxyContainer: Container = {
     name: PROXY_CONTAINER_NAME,
     image,
-    imagePullPolicy: spec.imagePullPolicy,
+    ...pullPolicy(spec.imagePullPolicy, spec.version),
     args: ['proxy'],
     env: proxyEnv,
     ports: [
-      { name: 'weft-proxy', containerPort: spec.inboundPort, protocol: 'TCP' },
-      { name: 'weft-admin', containerPort: spec.adminPort, protocol: 'TCP' },
+      { name: 'weft-proxy', containerPort: spec.inboundPort },
+      { name: 'weft-admin', containerPort: spec.adminPort },
     ],
-    livenessProbe: { httpGet: { path: '/live', port: spec.adminPort }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 },
-    readinessProbe: readyProbe,
+    // periodSeconds 10, timeoutSeconds 1 and failureThreshold 3 are the API server's defaults.
+    livenessProbe: { httpGet: { path: '/live', port: spec.adminPort }, initialDelaySeconds: 10 },
+    readinessProbe: { httpGet: { path: '/ready', port: spec.adminPort }, initialDelaySeconds: 1, periodSeconds: 5 },
     resources: resources(spec.resources),
     securityContext: {
       allowPrivilegeEscalation: false,
-      privileged: false,
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
       runAsUser: spec.uid,
@@ -136,7 +161,7 @@ export function buildSidecar(config: InjectorConfig, spec: ProxySpec, mode: Inje
   };
   if (native) {
     proxyContainer.restartPolicy = 'Always';
-    proxyContainer.startupProbe = { httpGet: { path: '/ready', port: spec.adminPort }, periodSeconds: 1, failureThreshold: 120, timeoutSeconds: 1 };
+    proxyContainer.startupProbe = { httpGet: { path: '/ready', port: spec.adminPort }, periodSeconds: 1, failureThreshold: 120 };
   } else if (spec.await) {
     // Without native sidecars the kubelet starts containers in order and runs each postStart
     // hook to completion before the next container: waiting here holds the app back until the

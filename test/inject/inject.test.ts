@@ -4,12 +4,15 @@ import { injectPod, ownerLabel } from '../../src/inject/inject.ts';
 import { escapePointer } from '../../src/inject/patch.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { applyPatch, asPod, loadReview, testConfig } from '../helpers/admission.ts';
+import { withApiServerDefaults } from './api-defaults.ts';
+import { proxyConfigOf } from './proxy-env.ts';
 
 const enabled = { 'linkerd.io/inject': 'enabled' };
 
 function run(pod: KubeObject, namespaceAnnotations: Record<string, string> = enabled, version = { major: 1, minor: 30 }, namespace = 'demo') {
   const result = injectPod({ pod, namespace, namespaceAnnotations, config: testConfig(), serverVersion: version });
-  return { ...result, patched: asPod(applyPatch(pod, result.patch)) };
+  // What the API server stores: the patched pod with its defaults filled in.
+  return { ...result, patched: asPod(withApiServerDefaults(applyPatch(pod, result.patch))) };
 }
 
 function byName(list: Record<string, unknown>[] | undefined, name: string): Record<string, unknown> {
@@ -28,12 +31,14 @@ test('a ReplicaSet pod with generateName gets init container, proxy, volumes, la
   assert.deepEqual(spec.initContainers?.map((c) => c.name), ['weft-init']);
   assert.deepEqual(spec.volumes?.map((v) => v.name), ['kube-api-access-x7k2p', 'weft-identity-end-entity', 'weft-identity-token', 'weft-proxy-init-xtables-lock']);
 
-  const init = byName(spec.initContainers, 'weft-init') as { args: string[]; securityContext: { capabilities: { add: string[]; drop: string[] }; allowPrivilegeEscalation: boolean; readOnlyRootFilesystem: boolean; seccompProfile: { type: string } } };
+  const init = byName(spec.initContainers, 'weft-init') as { args: string[]; securityContext: { capabilities: { add: string[]; drop: string[] }; allowPrivilegeEscalation: boolean; privileged?: boolean; readOnlyRootFilesystem: boolean; runAsNonRoot: boolean; runAsUser: number; seccompProfile: { type: string } } };
   assert.deepEqual(init.args, ['proxy-init', '--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2102', '--inbound-ports-to-ignore', '4190,4191']);
   assert.deepEqual(init.securityContext.capabilities, { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] });
   assert.equal(init.securityContext.allowPrivilegeEscalation, false);
   assert.equal(init.securityContext.readOnlyRootFilesystem, true);
   assert.equal(init.securityContext.seccompProfile.type, 'RuntimeDefault');
+  assert.equal(init.securityContext.runAsUser, 0, 'root for iptables even under a pod-level runAsUser');
+  assert.equal(init.securityContext.runAsNonRoot, false, 'explicit, so a pod-level runAsNonRoot does not block it');
 
   const proxy = byName(spec.containers, 'weft-proxy') as Record<string, any>;
   assert.equal(proxy.image, 'ghcr.io/weft-mesh/weft:0.1.0-test');
@@ -42,8 +47,13 @@ test('a ReplicaSet pod with generateName gets init container, proxy, volumes, la
     { name: 'weft-proxy', containerPort: 4143, protocol: 'TCP' },
     { name: 'weft-admin', containerPort: 4191, protocol: 'TCP' },
   ]);
-  assert.deepEqual(proxy.livenessProbe.httpGet, { path: '/live', port: 4191 });
-  assert.deepEqual(proxy.readinessProbe.httpGet, { path: '/ready', port: 4191 });
+  assert.deepEqual(proxy.livenessProbe, { httpGet: { path: '/live', port: 4191, scheme: 'HTTP' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 });
+  assert.deepEqual(proxy.readinessProbe, { httpGet: { path: '/ready', port: 4191, scheme: 'HTTP' }, initialDelaySeconds: 1, periodSeconds: 5, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 });
+  assert.equal(proxy.imagePullPolicy, 'IfNotPresent');
+  assert.equal(proxy.terminationMessagePolicy, 'FallbackToLogsOnError');
+  assert.equal(proxy.securityContext.privileged ?? false, false);
+  assert.equal(init.securityContext.privileged ?? false, false);
+  assert.equal(proxy.securityContext.allowPrivilegeEscalation, false);
   assert.equal(proxy.securityContext.runAsUser, 2102);
   assert.equal(proxy.securityContext.runAsNonRoot, true);
   assert.equal(proxy.securityContext.readOnlyRootFilesystem, true);
@@ -54,7 +64,6 @@ test('a ReplicaSet pod with generateName gets init container, proxy, volumes, la
   assert.equal(env.WEFT_POD_NAMESPACE, 'field:metadata.namespace');
   assert.equal(env.WEFT_POD_IP, 'field:status.podIP');
   assert.equal(env.WEFT_SERVICE_ACCOUNT, 'field:spec.serviceAccountName');
-  assert.equal(env.WEFT_IDENTITY_TOKEN_FILE, '/var/run/secrets/tokens/weft-identity-token');
   assert.match(env.WEFT_TRUST_ANCHORS_PEM!, /BEGIN CERTIFICATE/);
   assert.deepEqual(proxy.resources, { requests: { cpu: '100m', memory: '20Mi' }, limits: { memory: '250Mi' } });
 
@@ -68,6 +77,64 @@ test('a ReplicaSet pod with generateName gets init container, proxy, volumes, la
   assert.equal(patched.metadata.labels?.['linkerd.io/workload-ns'], 'demo');
   assert.equal(patched.metadata.labels?.['linkerd.io/proxy-deployment'], 'web');
   assert.equal(patched.metadata.labels?.app, 'web', 'existing labels are kept');
+});
+
+test('the proxy started from the injected environment gets the settings the pod was injected with', () => {
+  const pod = loadReview('replicaset-pod').request.object;
+  const { patched } = run(pod);
+  const proxy = byName(patched.spec.containers, 'weft-proxy');
+  const config = proxyConfigOf(proxy, { 'metadata.name': 'web-5d8f9c7b6-x2x9q', 'metadata.namespace': 'demo', 'status.podIP': '10.0.0.7', 'spec.serviceAccountName': 'web' });
+  assert.equal(config.inboundPort, 4143);
+  assert.equal(config.outboundPort, 4140);
+  assert.equal(config.adminPort, 4191);
+  assert.equal(config.logLevel, 'info');
+  assert.equal(config.trustDomain, 'cluster.local');
+  assert.equal(config.controllerNamespace, 'weft');
+  assert.equal(config.defaultInboundPolicy, 'all-unauthenticated');
+  assert.deepEqual(config.pod, { name: 'web-5d8f9c7b6-x2x9q', namespace: 'demo', ip: '10.0.0.7', serviceAccount: 'web' });
+  assert.ok(config.identity.kind === 'service');
+  assert.equal(config.identity.url, 'https://weft-identity.weft.svc.cluster.local:8080');
+  assert.equal(config.identity.localName, 'web.demo.serviceaccount.identity.weft.cluster.local');
+  // The token and identity paths the proxy reads are where the pod mounts them.
+  const mounts = Object.fromEntries((proxy.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
+  assert.equal(config.identity.tokenFile, `${mounts['weft-identity-token']}/weft-identity-token`);
+  assert.equal(config.identity.identityDir, mounts['weft-identity-end-entity']);
+  const volume = byName(patched.spec.volumes, 'weft-identity-token') as { projected: { sources: { serviceAccountToken: { path: string } }[] } };
+  assert.equal(volume.projected.sources[0]!.serviceAccountToken.path, 'weft-identity-token');
+
+  // Settings that differ from the proxy's defaults are written out.
+  const custom = testConfig();
+  custom.controllerNamespace = 'mesh-system';
+  custom.trustDomain = 'example.org';
+  const p = structuredClone(pod);
+  p.metadata!.annotations = { 'config.linkerd.io/proxy-log-level': 'debug', 'config.linkerd.io/proxy-admin-port': '4999', 'config.linkerd.io/default-inbound-policy': 'deny' };
+  const result = injectPod({ pod: p, namespace: 'demo', namespaceAnnotations: enabled, config: custom, serverVersion: { major: 1, minor: 30 } });
+  const customProxy = byName(asPod(applyPatch(p, result.patch)).spec.containers, 'weft-proxy');
+  const customConfig = proxyConfigOf(customProxy, { 'metadata.namespace': 'demo', 'spec.serviceAccountName': 'web' });
+  assert.equal(customConfig.logLevel, 'debug');
+  assert.equal(customConfig.adminPort, 4999);
+  assert.equal(customConfig.defaultInboundPolicy, 'deny');
+  assert.equal(customConfig.controllerNamespace, 'mesh-system');
+  assert.equal(customConfig.trustDomain, 'example.org');
+  assert.equal(customConfig.identity.kind === 'service' && customConfig.identity.localName, 'web.demo.serviceaccount.identity.mesh-system.example.org');
+});
+
+test('imagePullPolicy is written only where the API server would default to another one', () => {
+  const pod = loadReview('replicaset-pod').request.object;
+  const policyOf = (annotations: Record<string, string>) => {
+    const p = structuredClone(pod);
+    p.metadata!.annotations = annotations;
+    const { patch } = injectPod({ pod: p, namespace: 'demo', namespaceAnnotations: enabled, config: testConfig(), serverVersion: { major: 1, minor: 30 } });
+    const raw = asPod(applyPatch(p, patch));
+    const stored = asPod(withApiServerDefaults(applyPatch(p, patch)));
+    return ['weft-init', 'weft-proxy'].map((name) => {
+      const list = name === 'weft-init' ? 'initContainers' : 'containers';
+      return [byName(raw.spec[list], name).imagePullPolicy, byName(stored.spec[list], name).imagePullPolicy];
+    });
+  };
+  assert.deepEqual(policyOf({}), [[undefined, 'IfNotPresent'], [undefined, 'IfNotPresent']], 'a tagged image defaults to IfNotPresent');
+  assert.deepEqual(policyOf({ 'config.linkerd.io/proxy-version': 'latest' }), [['IfNotPresent', 'IfNotPresent'], ['IfNotPresent', 'IfNotPresent']], '"latest" would default to Always');
+  assert.deepEqual(policyOf({ 'config.linkerd.io/image-pull-policy': 'Never' }), [['Never', 'Never'], ['Never', 'Never']]);
 });
 
 test('the patch creates missing maps and arrays first and escapes "/" and "~" in keys', () => {
@@ -184,7 +251,7 @@ test('native sidecar: proxy becomes a restartable init container right after wef
   assert.deepEqual(modern.patched.spec.containers.map((c) => c.name), ['web', 'log-shipper']);
   const proxy = byName(modern.patched.spec.initContainers, 'weft-proxy') as Record<string, any>;
   assert.equal(proxy.restartPolicy, 'Always');
-  assert.deepEqual(proxy.startupProbe.httpGet, { path: '/ready', port: 4191 });
+  assert.deepEqual(proxy.startupProbe, { httpGet: { path: '/ready', port: 4191, scheme: 'HTTP' }, periodSeconds: 1, failureThreshold: 120, timeoutSeconds: 1, successThreshold: 1 });
   assert.equal(proxy.lifecycle, undefined);
 
   const old = run(p, enabled, { major: 1, minor: 20 });
