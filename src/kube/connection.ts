@@ -42,7 +42,7 @@ function parseServer(server: string, source: string): URL {
   try {
     url = new URL(server);
   } catch {
-    throw new KubeconfigError(`${source}: server "${server}" is not a URL`);
+    throw new KubeconfigError(`${source}: server "${server}" is not a URL (expected https://host:port)`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new KubeconfigError(`${source}: server "${server}" must be an https:// (or http://) URL`);
   return url;
