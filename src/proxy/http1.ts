@@ -25,12 +25,14 @@ interface Head {
   chunked: boolean;
   upgrade: boolean;
   invalid: boolean;
+  /** A "Connection: close" token: the sender will not (or must not) go on after this message. */
+  close: boolean;
 }
 
 function parseHead(head: Buffer): Head {
   const text = head.toString('latin1');
   const lines = text.split('\r\n');
-  const result: Head = { firstLine: lines[0], contentLength: undefined, chunked: false, upgrade: false, invalid: false };
+  const result: Head = { firstLine: lines[0], contentLength: undefined, chunked: false, upgrade: false, invalid: false, close: false };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const colon = line.indexOf(':');
@@ -46,6 +48,8 @@ function parseHead(head: Buffer): Head {
       if (!result.chunked) result.invalid = true; // a body that only ends at close
     } else if (name === 'upgrade') {
       result.upgrade = true;
+    } else if (name === 'connection') {
+      if (value.toLowerCase().split(',').some((token) => token.trim() === 'close')) result.close = true;
     }
   }
   return result;
@@ -170,6 +174,8 @@ export class Http1Observer {
   readonly #responses: Reader;
   #answered = 0; // responses whose head was seen and whose body is still passing
   #now: () => number;
+  #at: number | undefined;
+  #reusable = true;
 
   constructor(events: Http1Events, now: () => number = () => performance.now()) {
     this.#events = events;
@@ -178,9 +184,11 @@ export class Http1Observer {
     this.#responses = new Reader((head) => this.#responseHead(head), () => this.#responseEnd());
   }
 
-  /** Bytes from the client towards the server. */
-  client(chunk: Buffer): void {
+  /** Bytes from the client towards the server; `at`: when they were sent, if not now. */
+  client(chunk: Buffer, at?: number): void {
+    this.#at = at;
     this.#requests.push(chunk);
+    this.#at = undefined;
   }
 
   /** Bytes from the server towards the client. */
@@ -198,15 +206,24 @@ export class Http1Observer {
     return this.following && this.#outstanding.length === 0 && this.#answered === 0 && this.#requests.state === 'head' && this.#requests.pending === undefined;
   }
 
+  /**
+   * Whether the connection may carry a request of another client once idle: HTTP/1.1 both ways,
+   * no "Connection: close", no upgrade offered, and still followed.
+   */
+  get reusable(): boolean {
+    return this.#reusable && this.following;
+  }
+
   #requestHead(buf: Buffer): void {
     const head = parseHead(buf);
+    if (head.close || head.upgrade || !head.firstLine.endsWith(' HTTP/1.1')) this.#reusable = false;
     const space = head.firstLine.indexOf(' ');
     const method = space > 0 ? head.firstLine.slice(0, space) : '';
     if (!/^[A-Z]{1,16}$/.test(method)) {
       this.#requests.state = 'raw';
       return;
     }
-    this.#outstanding.push({ method, start: this.#now() });
+    this.#outstanding.push({ method, start: this.#at ?? this.#now() });
     this.#events.request(method);
     if (method === 'CONNECT') {
       this.#requests.state = 'raw';
@@ -224,6 +241,7 @@ export class Http1Observer {
       return;
     }
     const status = Number(m[1]);
+    if (head.close || !head.firstLine.startsWith('HTTP/1.1 ')) this.#reusable = false;
     if (status === 101) {
       this.#outstanding.shift();
       this.#events.response(status, this.#now() - request.start);

@@ -14,12 +14,30 @@ export interface Observed {
   idle(): boolean;
   /** Called once whenever an HTTP/1 exchange completes with nothing outstanding. */
   onIdle: (() => void) | undefined;
+  /** Idle, and nothing so far said the connection must not carry another request (HTTP/1.1 only). */
+  reusable(): boolean;
+  /** Stops watching: every listener this put on the two sockets is removed. */
+  detach(): void;
 }
 
-export function observe(client: Socket, server: Socket, recorder: () => HttpRecorder): Observed {
-  const state: Observed = { protocol: 'unknown', idle: () => false, onIdle: undefined };
+/**
+ * `sent`: bytes of the client's that were already written to the server before the observer
+ * was attached (a request sent over a pooled connection), and when they were sent.
+ */
+export function observe(client: Socket, server: Socket, recorder: () => HttpRecorder, sent?: { bytes: Buffer; at: number }): Observed {
+  let detachers: (() => void)[] = [];
+  const state: Observed = {
+    protocol: 'unknown',
+    idle: () => false,
+    onIdle: undefined,
+    reusable: () => false,
+    detach: () => {
+      for (const d of detachers) d();
+      detachers = [];
+    },
+  };
   let buffered: Buffer | undefined;
-  const first = (chunk: Buffer): void => {
+  const first = (chunk: Buffer, at?: number): void => {
     buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
     const found = detect(buffered);
     if (found.kind === 'need-more' && buffered.length < MAX_DETECT_BYTES) return;
@@ -33,7 +51,8 @@ export function observe(client: Socket, server: Socket, recorder: () => HttpReco
       });
       state.protocol = 'http1';
       state.idle = () => observer.idle;
-      observer.client(buffered);
+      state.reusable = () => observer.idle && observer.reusable;
+      observer.client(buffered, at);
       const onClient = (c: Buffer): void => {
         observer.client(c);
         if (!observer.following) detach();
@@ -48,6 +67,7 @@ export function observe(client: Socket, server: Socket, recorder: () => HttpReco
       };
       client.on('data', onClient);
       server.on('data', onServer);
+      detachers.push(detach);
     } else if (found.kind === 'http2') {
       // HTTP/2 multiplexes: there is no idle point between requests to close at, so a draining
       // proxy waits for the client to finish (or the grace period) as with opaque streams.
@@ -55,18 +75,26 @@ export function observe(client: Socket, server: Socket, recorder: () => HttpReco
       const observer = new Http2Observer({ request: () => http.request(), response: (status, ms) => http.response(status, ms) });
       state.protocol = 'http2';
       observer.client(buffered);
-      client.on('data', (c: Buffer) => observer.client(c));
-      server.on('data', (c: Buffer) => observer.server(c));
+      const onClient = (c: Buffer): void => observer.client(c);
+      const onServer = (c: Buffer): void => observer.server(c);
+      client.on('data', onClient);
+      server.on('data', onServer);
+      detachers.push(() => {
+        client.off('data', onClient);
+        server.off('data', onServer);
+      });
     } else {
       state.protocol = 'opaque';
     }
     buffered = undefined;
   };
-  client.on('data', first);
+  detachers.push(() => client.off('data', first));
+  if (sent !== undefined) first(sent.bytes, sent.at);
+  if (state.protocol === 'unknown') client.on('data', first);
   return state;
 }
 
 /** The Observed of a connection that is never looked at. */
 export function opaque(): Observed {
-  return { protocol: 'opaque', idle: () => false, onIdle: undefined };
+  return { protocol: 'opaque', idle: () => false, onIdle: undefined, reusable: () => false, detach: () => {} };
 }

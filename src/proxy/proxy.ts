@@ -8,6 +8,7 @@ import { Inbound } from './inbound.ts';
 import { handleOutbound } from './outbound.ts';
 import { createAdminServer } from './admin.ts';
 import { SOCKET_OPTIONS } from './relay.ts';
+import { ConnectionPool, DEFAULT_POOL, type PoolOptions } from './pool.ts';
 import { normalizeIp } from './discovery.ts';
 import type { InboundPolicy } from './policy.ts';
 import type { PortSet } from './ports.ts';
@@ -36,6 +37,8 @@ export interface ProxyOptions {
   policy: InboundPolicy;
   opaquePorts: PortSet;
   detectTimeoutMs?: number;
+  /** Idle mesh connections kept per peer, and for how long. */
+  pool?: PoolOptions;
   log: Logger;
   /** Other components' metrics served next to the proxy's own on /metrics (the identity client's). */
   extraMetrics?: readonly MetricsText[];
@@ -47,6 +50,8 @@ export interface RunningProxy {
   readonly adminPort: number | undefined;
   readonly metrics: ProxyMetrics;
   readonly connections: ConnectionRegistry;
+  /** Idle mesh connections waiting for reuse. */
+  readonly pool: ConnectionPool;
   /** Stops accepting, lets connections finish for up to graceMs, then cuts the rest. */
   shutdown(graceMs: number): Promise<{ cut: number }>;
 }
@@ -77,8 +82,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const inboundServer = net.createServer(SOCKET_OPTIONS, (socket) => inbound.handle(socket));
   const selfPorts = new Set<number>();
   const podIps = new Set((options.podIps ?? []).map(normalizeIp));
+  const pool = new ConnectionPool(options.pool ?? DEFAULT_POOL);
+  // Pooled connections were authenticated with the previous certificate: start afresh.
+  tls.onRotate(() => pool.clear());
   const outboundServer = net.createServer(SOCKET_OPTIONS, (socket) =>
-    handleOutbound(ctx, { lookup: (ip) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts, podIps }, socket),
+    handleOutbound(ctx, { lookup: (ip) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts, podIps, pool }, socket),
   );
   let shuttingDown = false;
   const admin = options.admin
@@ -103,8 +111,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     adminPort,
     metrics: ctx.metrics,
     connections: ctx.connections,
+    pool,
     async shutdown(graceMs: number) {
       shuttingDown = true;
+      pool.close();
       inboundServer.close();
       outboundServer.close();
       let timer: NodeJS.Timeout | undefined;

@@ -42,29 +42,59 @@ export function reset(socket: Socket): void {
   if (!socket.destroyed) socket.destroy();
 }
 
-export function relay(client: Socket, server: Socket): RelayHandle {
+export interface RelayOptions {
+  /**
+   * Called when the client ends its side. Returning true means the server socket was taken over
+   * (kept for reuse): the relay lets go of it without ending it, and finishes the client side alone.
+   */
+  onClientEnd?: () => boolean;
+}
+
+export interface Relay extends RelayHandle {
+  /** Stops relaying to and from the server and removes every listener put on it. */
+  releaseServer(): void;
+}
+
+export function relay(client: Socket, server: Socket, options: RelayOptions = {}): Relay {
   let pending = 2;
   let resolve!: () => void;
   const closed = new Promise<void>((r) => (resolve = r));
   const onClose = (): void => {
     if (--pending === 0) resolve();
   };
-  const wire = (from: Socket, to: Socket): void => {
-    from.once('error', (error: Error) => {
+  const wire = (from: Socket, to: Socket): (() => void) => {
+    const onError = (error: Error): void => {
       noteErrno(from, error);
       // A side that failed (reset, refused, failed handshake) must not look like a clean end
       // of stream to the other: pass a reset on.
       reset(to);
-    });
-    from.once('close', (hadError: boolean) => {
+    };
+    const onFromClose = (hadError: boolean): void => {
       onClose();
       if (hadError) to.destroy();
       else if (!to.destroyed && to.writableEnded && to.readableEnded) to.destroy();
-    });
-    from.pipe(to);
+    };
+    // Ends are passed on by hand (not by pipe) so the client's end can hand the server back.
+    const onEnd = (): void => {
+      if (from === client && options.onClientEnd?.() === true) {
+        client.end();
+        return;
+      }
+      to.end();
+    };
+    from.once('error', onError);
+    from.once('close', onFromClose);
+    from.once('end', onEnd);
+    from.pipe(to, { end: false });
+    return () => {
+      from.unpipe(to);
+      from.off('error', onError);
+      from.off('close', onFromClose);
+      from.off('end', onEnd);
+    };
   };
-  wire(client, server);
-  wire(server, client);
+  const unwireClient = wire(client, server);
+  const unwireServer = wire(server, client);
   return {
     closed,
     end() {
@@ -74,6 +104,13 @@ export function relay(client: Socket, server: Socket): RelayHandle {
     destroy() {
       client.destroy();
       server.destroy();
+    },
+    releaseServer() {
+      unwireClient();
+      unwireServer();
+      // The server no longer closes with this relay: only the client's close is awaited.
+      onClose();
+      client.once('close', onClose);
     },
   };
 }

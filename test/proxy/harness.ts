@@ -32,6 +32,7 @@ export async function runProxy(opts: {
   policy?: DefaultInboundPolicy;
   admin?: boolean;
   podIps?: string[];
+  pool?: { maxPerPeer: number; idleMs: number };
 }): Promise<TestProxy> {
   const creds = opts.credentials === undefined ? undefined : 'current' in opts.credentials ? opts.credentials : fixedCredentials(opts.credentials);
   const none: CredentialSource = { current: () => undefined, onRotate: () => {}, stop: () => {} };
@@ -49,6 +50,7 @@ export async function runProxy(opts: {
     policy: { defaultPolicy: opts.policy ?? 'all-unauthenticated', requireIdentityPorts: opts.requireIdentity ? parsePortList(opts.requireIdentity) : NO_PORTS },
     opaquePorts: opts.opaque ? parsePortList(opts.opaque) : NO_PORTS,
     detectTimeoutMs: 200,
+    ...(opts.pool ? { pool: opts.pool } : {}),
     log: silent,
   };
   const proxy = await startProxy(options);
