@@ -5,7 +5,6 @@ import { createLogger } from '../log.ts';
 import { formatHelp, parseFlags } from '../util/flags.ts';
 import { controllerConfigFromFlags, controllerFlagSpecs } from '../controller/config.ts';
 import { startController } from '../controller/run.ts';
-import { ensureDevelopmentCertificates, ensureDevelopmentIdentity, exampleCurl } from '../controller/standalone.ts';
 
 export { controllerFlagSpecs };
 
@@ -23,7 +22,11 @@ export const command: Command = {
       return 0;
     }
     const flags = parsed.flags;
-    if (flags.standalone) {
+    // Standalone's development certificates need the CA code (node-forge, @peculiar/x509); a
+    // controller in a cluster never runs it, so it is loaded only here.
+    const standalone = flags.standalone ? await import('../controller/standalone.ts') : undefined;
+    if (standalone) {
+      const { ensureDevelopmentCertificates, ensureDevelopmentIdentity } = standalone;
       const files = await ensureDevelopmentCertificates(flags['state-dir'] ?? '.weft/standalone');
       if (!argv.some((arg) => arg.startsWith('--tls-cert'))) flags['tls-cert'] = files.certFile;
       if (!argv.some((arg) => arg.startsWith('--tls-key'))) flags['tls-key'] = files.keyFile;
@@ -41,14 +44,14 @@ export const command: Command = {
     const config = await controllerConfigFromFlags(flags, await version());
     const log = createLogger('controller', config.logLevel);
     const controller = await startController(config, log);
-    if (config.standalone) {
+    if (standalone) {
       const example = resolve(new URL('admission/pod-create.json', EXAMPLES).pathname);
       process.stdout.write(
         `\nweft controller (standalone) is serving https://127.0.0.1:${controller.admissionPort}/inject and /validate; ` +
           `metrics on http://127.0.0.1:${controller.adminPort}/metrics` +
           (controller.identity ? `; identity CA on https://127.0.0.1:${controller.identity.port}/v1/certify` : '') +
           `\nTry the example AdmissionReview (a Deployment's pod in an annotated namespace):\n\n` +
-          `${exampleCurl(resolve(config.stateDir, 'ca.crt'), controller.admissionPort, example)}\n\n`,
+          `${standalone.exampleCurl(resolve(config.stateDir, 'ca.crt'), controller.admissionPort, example)}\n\n`,
       );
     }
     return new Promise<number>((done) => {

@@ -12,9 +12,7 @@ import type { ControllerConfig } from './config.ts';
 import { createAdmissionMetrics } from './metrics.ts';
 import { buildAdmissionApp } from './server.ts';
 import { CertificateWatcher } from './tls.ts';
-import { startIdentityServer } from '../identity/server.ts';
-import { buildDiscoveryDocument } from '../discovery/build.ts';
-import type { IdentityServer } from '../identity/server.ts';
+import type { IdentityServer, IdentityServerDeps } from '../identity/server.ts';
 
 export interface RunningController {
   admissionPort: number;
@@ -39,6 +37,17 @@ export async function openClusterState(config: Pick<ControllerConfig, 'clusterSt
   // Pods feed the proxies' discovery document, which the identity service serves.
   const kinds = config.identity.disabled ? (['Service', 'DestinationRule'] as const) : (['Service', 'DestinationRule', 'Pod'] as const);
   return { clusterState: new KubeClusterState(kube, { log: log.child({ component: 'cluster-state' }), kinds }), kube };
+}
+
+/**
+ * The identity service, loaded only when enabled: its certificate code (@peculiar/x509 and
+ * its dependency injection container) is ~10 MB of a controller that does not use it.
+ */
+async function startIdentity(config: ControllerConfig, deps: Omit<IdentityServerDeps, 'discovery'> & { clusterState: ClusterState }): Promise<IdentityServer> {
+  const [{ startIdentityServer }, { buildDiscoveryDocument }] = await Promise.all([import('../identity/server.ts'), import('../discovery/build.ts')]);
+  const { clusterState, ...rest } = deps;
+  const scope = { controllerNamespace: config.namespace, trustDomain: config.identity.trustDomain };
+  return startIdentityServer(config.identity, { ...rest, discovery: () => buildDiscoveryDocument(clusterState.list('Pod') ?? [], scope) });
 }
 
 export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
@@ -72,11 +81,11 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   });
   const identity = config.identity.disabled
     ? undefined
-    : await startIdentityServer(config.identity, {
+    : await startIdentity(config, {
         log,
         registry,
         controllerNamespace: config.namespace,
-        discovery: () => buildDiscoveryDocument(clusterState.list('Pod') ?? [], { controllerNamespace: config.namespace, trustDomain: config.identity.trustDomain }),
+        clusterState,
         ...(kube !== undefined ? { kube } : {}),
       });
 
