@@ -1,6 +1,6 @@
 import type { Command } from '../cli.ts';
 import { formatHelp, parseFlags } from '../util/flags.ts';
-import { createLogger } from '../log.ts';
+import { createProxyLogger, type ProxyLogger } from '../proxy/log.ts';
 import { proxyConfig, proxyFlags, type ProxyConfig } from '../proxy/config.ts';
 import { identityClientCredentials, staticCredentials, type CredentialSource } from '../proxy/credentials.ts';
 import { pollDiscovery, staticDiscovery, type DiscoverySource } from '../proxy/discovery-source.ts';
@@ -8,7 +8,6 @@ import { EMPTY_DISCOVERY } from '../proxy/discovery.ts';
 import { identityServerName } from '../identity/names.ts';
 import { startProxy } from '../proxy/proxy.ts';
 import { nativeAvailable, nativeUnavailableReason, originalDestination } from '../proxy-init/original-dst.ts';
-import type { Logger } from '../log.ts';
 import type { MetricsText } from '../proxy/metrics.ts';
 
 export { proxyFlags };
@@ -17,10 +16,10 @@ const USAGE = 'Usage: weft proxy [flags]\n\nThe mTLS sidecar: inbound and outbou
 
 // The proxy writes its own metrics (see proxy/metrics.ts); prom-client is loaded only for the
 // identity client, whose metrics are served next to them, and only when it is used.
-async function credentialsFor(config: ProxyConfig, log: Logger): Promise<{ credentials: CredentialSource; metrics?: MetricsText }> {
+async function credentialsFor(config: ProxyConfig, log: ProxyLogger): Promise<{ credentials: CredentialSource; metrics?: MetricsText }> {
   const id = config.identity;
   if (id.kind === 'static') return { credentials: staticCredentials({ certFile: id.certFile, keyFile: id.keyFile, trustAnchorsPem: id.trustAnchorsPem }) };
-  const [{ IdentityClient }, { Registry }] = await Promise.all([import('../identity/client.ts'), import('prom-client')]);
+  const [{ IdentityClient }, { Registry }, { createLogger }] = await Promise.all([import('../identity/client.ts'), import('prom-client'), import('../log.ts')]);
   const registry = new Registry();
   registry.setDefaultLabels({ role: 'proxy' });
   const client = new IdentityClient({
@@ -28,7 +27,8 @@ async function credentialsFor(config: ProxyConfig, log: Logger): Promise<{ crede
     tokenFile: id.tokenFile,
     trustAnchorsPem: id.trustAnchorsPem,
     identityDir: id.identityDir,
-    log,
+    // The identity client is shared with other roles and logs through pino, loaded here only.
+    log: createLogger('proxy', config.logLevel).child({ pod: config.pod.name, namespace: config.pod.namespace }),
     registry,
     ...(id.localName !== undefined ? { localName: id.localName } : {}),
   });
@@ -37,7 +37,7 @@ async function credentialsFor(config: ProxyConfig, log: Logger): Promise<{ crede
   return { credentials: identityClientCredentials(client), metrics: registry };
 }
 
-function discoveryFor(config: ProxyConfig, log: Logger): DiscoverySource {
+function discoveryFor(config: ProxyConfig, log: ProxyLogger): DiscoverySource {
   const d = config.discovery;
   if (d.kind === 'file') return pollDiscovery({ file: d.file, intervalMs: d.intervalMs, log });
   if (d.kind === 'url') {
@@ -58,7 +58,7 @@ export const command: Command = {
       return 0;
     }
     const config = proxyConfig(parsed.flags);
-    const log = createLogger('proxy', config.logLevel).child({ pod: config.pod.name, namespace: config.pod.namespace });
+    const log = createProxyLogger(config.logLevel, { role: 'proxy', pod: config.pod.name, namespace: config.pod.namespace });
     if (!nativeAvailable()) log.warn({ reason: nativeUnavailableReason() }, 'original destinations unknown: redirected connections will be refused');
     const { credentials, metrics } = await credentialsFor(config, log);
     const discovery = discoveryFor(config, log);

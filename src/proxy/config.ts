@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, intFlag, type FlagSpecs, type ParsedFlags } from '../util/flags.ts';
 import { durationMs } from '../util/duration.ts';
-import { isLogLevel } from '../log.ts';
+import { isLogLevel, type LogLevel } from './log.ts';
 import { parsePortList, PortListError, type PortSet } from './ports.ts';
 import { isInboundPolicy, INBOUND_POLICIES, type DefaultInboundPolicy } from './policy.ts';
 
@@ -44,7 +44,7 @@ export interface ProxyConfig {
   inboundPort: number;
   outboundPort: number;
   adminPort: number;
-  logLevel: string;
+  logLevel: LogLevel;
   pod: { name?: string; namespace?: string; ip?: string; serviceAccount?: string };
   trustDomain: string;
   controllerNamespace: string;

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Logger } from '../log.ts';
+import type { ProxyLogger } from './log.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { MeshTls } from './tls.ts';
 import type { RelayHandle } from './relay.ts';
@@ -59,7 +59,7 @@ export class ConnectionRegistry {
 }
 
 export interface ProxyContext {
-  log: Logger;
+  log: ProxyLogger;
   metrics: ProxyMetrics;
   tls: MeshTls;
   connections: ConnectionRegistry;

@@ -1,6 +1,6 @@
 import { checkServerIdentity } from 'node:tls';
 import { readFile } from 'node:fs/promises';
-import type { Logger } from '../log.ts';
+import type { ProxyLogger } from './log.ts';
 import { buildDiscoveryTable, EMPTY_DISCOVERY, parseDiscoveryText, type DiscoveryTable } from './discovery.ts';
 
 // Keeps a discovery table fresh from a file or a URL, by polling. A failed or malformed
@@ -49,7 +49,7 @@ async function getOverMeshTls(url: string, tls: DiscoveryTls, timeoutMs: number)
   });
 }
 
-export function pollDiscovery(options: { file?: string; url?: string; tls?: DiscoveryTls; intervalMs: number; log: Logger; fetchTimeoutMs?: number }): DiscoverySource {
+export function pollDiscovery(options: { file?: string; url?: string; tls?: DiscoveryTls; intervalMs: number; log: ProxyLogger; fetchTimeoutMs?: number }): DiscoverySource {
   let table: DiscoveryTable = EMPTY_DISCOVERY;
   let lastText: string | undefined;
   let timer: NodeJS.Timeout | undefined;

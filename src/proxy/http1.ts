@@ -29,30 +29,44 @@ interface Head {
   close: boolean;
 }
 
+// Only four header fields matter here, so the head is not split into lines: one lowercase copy
+// is searched for each name at a line start. A head is parsed per message on both proxies, so
+// this runs for every request and every response.
+const FIELDS = ['\r\ncontent-length:', '\r\ntransfer-encoding:', '\r\nupgrade:', '\r\nconnection:'] as const;
+
 function parseHead(head: Buffer): Head {
   const text = head.toString('latin1');
-  const lines = text.split('\r\n');
-  const result: Head = { firstLine: lines[0], contentLength: undefined, chunked: false, upgrade: false, invalid: false, close: false };
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === 'content-length') {
-      if (!/^\d{1,15}$/.test(value) || (result.contentLength !== undefined && result.contentLength !== Number(value))) result.invalid = true;
-      else result.contentLength = Number(value);
-    } else if (name === 'transfer-encoding') {
-      const codings = value.toLowerCase().split(',').map((c) => c.trim());
-      result.chunked = codings[codings.length - 1] === 'chunked';
-      if (!result.chunked) result.invalid = true; // a body that only ends at close
-    } else if (name === 'upgrade') {
-      result.upgrade = true;
-    } else if (name === 'connection') {
-      if (value.toLowerCase().split(',').some((token) => token.trim() === 'close')) result.close = true;
+  const eol = text.indexOf('\r\n');
+  const result: Head = { firstLine: eol === -1 ? text : text.slice(0, eol), contentLength: undefined, chunked: false, upgrade: false, invalid: false, close: false };
+  if (eol === -1) return result;
+  const lower = text.toLowerCase();
+  for (const field of FIELDS) {
+    for (let at = lower.indexOf(field, eol); at !== -1; at = lower.indexOf(field, at + field.length)) {
+      const start = at + field.length;
+      const stop = lower.indexOf('\r\n', start);
+      const value = lower.slice(start, stop === -1 ? lower.length : stop).trim();
+      if (field === FIELDS[0]) contentLength(result, value);
+      else if (field === FIELDS[1]) transferEncoding(result, value);
+      else if (field === FIELDS[2]) result.upgrade = true;
+      else connection(result, value);
     }
   }
   return result;
+}
+
+function contentLength(result: Head, value: string): void {
+  if (!/^\d{1,15}$/.test(value) || (result.contentLength !== undefined && result.contentLength !== Number(value))) result.invalid = true;
+  else result.contentLength = Number(value);
+}
+
+function transferEncoding(result: Head, value: string): void {
+  const codings = value.split(',');
+  result.chunked = codings[codings.length - 1].trim() === 'chunked';
+  if (!result.chunked) result.invalid = true; // a body that only ends at close
+}
+
+function connection(result: Head, value: string): void {
+  if (value.split(',').some((token) => token.trim() === 'close')) result.close = true;
 }
 
 class Reader {

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import type { Logger } from '../log.ts';
+import type { ProxyLogger } from './log.ts';
 import type { CredentialSource } from './credentials.ts';
 import { ConnectionRegistry, type OriginalDestinationLookup, type ProxyContext } from './context.ts';
 import { MeshTls } from './tls.ts';
@@ -39,7 +39,7 @@ export interface ProxyOptions {
   detectTimeoutMs?: number;
   /** Idle mesh connections kept per peer, and for how long. */
   pool?: PoolOptions;
-  log: Logger;
+  log: ProxyLogger;
   /** Other components' metrics served next to the proxy's own on /metrics (the identity client's). */
   extraMetrics?: readonly MetricsText[];
 }
