@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fastify, LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.ts';
-import { buildAdmissionResponse, parseAdmissionReview, ReviewError } from '../admission/review.ts';
+import { parseAdmissionReview, ReviewError, serializeAdmissionResponse } from '../admission/review.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { AdmissionMetrics } from './metrics.ts';
 import { reviewConfigObject, reviewPod } from './webhooks.ts';
@@ -19,6 +19,8 @@ export interface AdmissionAppOptions {
   /** Serve HTTPS (HTTP/2 with HTTP/1.1 fallback); without it the app serves plain HTTP (tests, benchmarks' baseline). */
   tls?: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' | 'TLSv1.3' };
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 type Review = (request: AdmissionRequest) => Promise<WebhookOutcome> | WebhookOutcome;
 
@@ -71,7 +73,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     }
     const admission = parsed.request;
     const outcome = await review(admission);
-    const body = buildAdmissionResponse(parsed.apiVersion, admission.uid, outcome.decision);
+    const body = serializeAdmissionResponse(parsed.apiVersion, admission.uid, outcome.decision);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.duration.observe({ webhook }, seconds);
     metrics.requests.inc({ webhook, kind: admission.kind.kind, operation: admission.operation, dry_run: String(admission.dryRun), result: outcome.result });
@@ -93,7 +95,8 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     };
     if (outcome.result === 'error') request.log.error(line, 'admission');
     else request.log.info(line, 'admission');
-    return reply.send(body);
+    // Already JSON: with the type set, Fastify sends the text as it is.
+    return reply.type(JSON_TYPE).send(body);
   };
 
   const injectDeps = { ...options.inject, metrics };

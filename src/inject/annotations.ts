@@ -1,4 +1,5 @@
 import type { InjectorConfig, ProxySettings } from './config.ts';
+import { tableFor } from './memo.ts';
 
 // Linkerd's annotation names are weft's interface: manifests written for Linkerd keep working.
 export const INJECT_ANNOTATION = 'linkerd.io/inject';
@@ -134,6 +135,41 @@ export function resolveOverrides(config: InjectorConfig, podAnnotations: Readonl
     nativeSidecar: (pick(ANNOTATIONS.nativeSidecar, trueFalse) ?? String(proxy.nativeSidecar)) === 'true',
   };
   return { spec, warnings };
+}
+
+const OVERRIDE_NAMES: readonly string[] = Object.values(ANNOTATIONS);
+const MAX_CACHED_OVERRIDES = 256;
+const overridesCache = new WeakMap<InjectorConfig, Map<string, Readonly<ResolvedOverrides>>>();
+
+/**
+ * resolveOverrides, remembered per configuration and the override annotations that are set
+ * (and where): the pods of a workload, and most pods of a namespace, carry the same ones, and
+ * a stable result lets sidecarFor find its sidecar by identity. The result is frozen because
+ * every caller shares it. The cache is bounded so that annotation variety cannot grow it.
+ */
+export function cachedOverrides(config: InjectorConfig, podAnnotations: Readonly<Record<string, string>>, namespaceAnnotations: Readonly<Record<string, string>>): Readonly<ResolvedOverrides> {
+  // Mirrors resolveOverrides' pick: the pod's value unless it is null or undefined, and where it came from.
+  let key = '';
+  for (const name of OVERRIDE_NAMES) {
+    const fromPod = podAnnotations[name];
+    const value = fromPod ?? namespaceAnnotations[name];
+    if (value === undefined) {
+      key += '-';
+      continue;
+    }
+    const text = String(value);
+    key += `${fromPod !== undefined ? 'p' : 'n'}${text.length}:${text}`;
+  }
+  const byKey = tableFor(overridesCache, config);
+  let resolved = byKey.get(key);
+  if (resolved === undefined) {
+    if (byKey.size >= MAX_CACHED_OVERRIDES) byKey.clear();
+    const fresh = resolveOverrides(config, podAnnotations, namespaceAnnotations);
+    Object.freeze(fresh.spec.resources);
+    resolved = Object.freeze({ spec: Object.freeze(fresh.spec), warnings: Object.freeze(fresh.warnings) as string[] });
+    byKey.set(key, resolved);
+  }
+  return resolved;
 }
 
 function normaliseList(value: string): string {

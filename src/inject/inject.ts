@@ -2,7 +2,7 @@ import type { JsonPatchOperation } from '../admission/types.ts';
 import type { ServerVersion } from '../kube/cluster-state.ts';
 import { isRecord } from '../kube/types.ts';
 import type { KubeObject, OwnerReference } from '../kube/types.ts';
-import { resolveOverrides } from './annotations.ts';
+import { cachedOverrides } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { decideInjection } from './decide.ts';
 import type { InjectDecision } from './decide.ts';
@@ -41,7 +41,9 @@ export function injectPod(input: InjectInput): InjectResult {
   if (!decision.inject) return { decision, patch: [], warnings: [] };
 
   const podAnnotations = pod.metadata?.annotations ?? {};
-  const { spec, warnings } = resolveOverrides(config, podAnnotations, input.namespaceAnnotations);
+  const resolved = cachedOverrides(config, podAnnotations, input.namespaceAnnotations);
+  const spec = resolved.spec;
+  const warnings = [...resolved.warnings];
   let native = spec.nativeSidecar;
   if (native && !supportsNativeSidecars(input.serverVersion)) {
     const version = input.serverVersion ? `${input.serverVersion.major}.${input.serverVersion.minor}` : 'unknown';

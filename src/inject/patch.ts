@@ -2,6 +2,7 @@ import type { JsonPatchOperation } from '../admission/types.ts';
 import { isRecord } from '../kube/types.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { Sidecar } from './sidecar.ts';
+import { tableFor } from './memo.ts';
 
 /** RFC 6901: "~" and "/" inside a key are written "~0" and "~1". */
 export function escapePointer(key: string): string {
@@ -67,35 +68,120 @@ function addMapEntries(ops: JsonPatchOperation[], path: string, existing: unknow
   }
   for (const key of keys) {
     if (current !== undefined && current[key] === entries[key]) continue;
-    ops.push({ op: 'add', path: `${path}/${escapePointer(key)}`, value: entries[key] });
+    ops.push({ op: 'add', path: entryPath(path, key), value: entries[key] });
   }
 }
 
-const frozenJson = new WeakMap<object, string>();
+// The keys weft adds are a few fixed annotation and label names, so their paths are made once.
+const entryPaths = new Map<string, Map<string, string>>();
+const MAX_ENTRY_PATHS = 64;
+
+function entryPath(map: string, key: string): string {
+  const byKey = tableFor(entryPaths, map);
+  let path = byKey.get(key);
+  if (path === undefined) {
+    path = `${map}/${escapePointer(key)}`;
+    if (byKey.size < MAX_ENTRY_PATHS) byKey.set(key, path);
+  }
+  return path;
+}
+
+// Strings JSON writes as they are, between quotes: printable ASCII without `"` and `\`. Paths
+// and label values always are; anything else goes through JSON.stringify.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+function opJson(op: JsonPatchOperation): string {
+  if (op.op === 'remove') return `{"op":"remove","path":${quote(op.path)}}`;
+  const value = op.value;
+  let json: string;
+  if (typeof value === 'string') json = quote(value);
+  else if (Array.isArray(value) && value.length === 0) json = '[]';
+  else json = JSON.stringify(value);
+  return `{"op":"${op.op}","path":${quote(op.path)},"value":${json}}`;
+}
+
+// Path -> the last string value added there and that operation's JSON: the per-pod metadata
+// (workload namespace, owner, default container) repeats from one pod of a workload to the next.
+const stringOps = new Map<string, { value: string; json: string }>();
+const MAX_STRING_OPS = 256;
+
+function smallOpJson(op: JsonPatchOperation): string {
+  if (op.op !== 'add' || typeof op.value !== 'string') return opJson(op);
+  const known = stringOps.get(op.path);
+  if (known !== undefined && known.value === op.value) return known.json;
+  const json = opJson(op);
+  if (known !== undefined || stringOps.size < MAX_STRING_OPS) stringOps.set(op.path, { value: op.value, json });
+  return json;
+}
+
+/** Base64 of `text`, padded with JSON whitespace to a whole number of 3-byte groups. */
+function encodeAligned(text: string): string {
+  // Two spaces are always appended and only as many kept as the padding needs, so that the
+  // text is measured and encoded in one pass.
+  const bytes = Buffer.from(`${text}  `);
+  const length = bytes.length - 2;
+  return bytes.toString('base64', 0, length + ((3 - (length % 3)) % 3));
+}
+
+interface EncodedOp {
+  path: string;
+  first: boolean;
+  piece: string;
+}
+
+// Frozen value -> the aligned base64 of each operation it was sent in (a handful of paths: the
+// positions a sidecar part is added at). Scanned with ===, as the paths are the patch
+// builder's constants, where a Map would hash the string again on every lookup.
+const encodedOps = new WeakMap<object, EncodedOp[]>();
+const MAX_ENCODED_PATHS = 8;
 
 /**
- * JSON of a patch, reusing the text of frozen (shared, cached) values such as the sidecar
- * containers instead of serialising them again for every pod.
+ * The base64 of a patch's JSON, as an AdmissionResponse carries it, in pieces to be written one
+ * after the other. Most of every patch is the shared, frozen sidecar (see sidecarFor), so its
+ * operations are serialised and encoded once and reused: base64 of a concatenation is the
+ * concatenation of the pieces' base64 when every piece before the last is a whole number of
+ * 3-byte groups, so each piece is padded to that with spaces, which JSON ignores.
  */
-export function serializePatch(ops: readonly JsonPatchOperation[]): string {
-  const parts: string[] = [];
-  for (const op of ops) {
-    if (op.op === 'remove') {
-      parts.push(JSON.stringify(op));
+export function patchBase64Pieces(ops: readonly JsonPatchOperation[]): string[] {
+  const pieces: string[] = [];
+  let pending = '[';
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const separator = i === 0 ? '' : ',';
+    const value = op.op === 'remove' ? undefined : op.value;
+    if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) {
+      pending += separator + smallOpJson(op);
       continue;
     }
-    const value = op.value;
-    let json: string | undefined;
-    if (typeof value === 'object' && value !== null && Object.isFrozen(value)) {
-      json = frozenJson.get(value);
-      if (json === undefined) {
-        json = JSON.stringify(value);
-        frozenJson.set(value, json);
-      }
-    } else {
-      json = JSON.stringify(value);
+    let encoded = encodedOps.get(value);
+    if (encoded === undefined) {
+      encoded = [];
+      encodedOps.set(value, encoded);
     }
-    parts.push(`{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)},"value":${json}}`);
+    let piece: string | undefined;
+    for (const entry of encoded) {
+      if (entry.path === op.path && entry.first === (i === 0)) {
+        piece = entry.piece;
+        break;
+      }
+    }
+    if (piece === undefined) {
+      piece = encodeAligned(separator + opJson(op));
+      if (encoded.length < MAX_ENCODED_PATHS) encoded.push({ path: op.path, first: i === 0, piece });
+    }
+    if (pending !== '') pieces.push(encodeAligned(pending));
+    pieces.push(piece);
+    pending = '';
   }
-  return `[${parts.join(',')}]`;
+  pieces.push(Buffer.from(`${pending}]`).toString('base64'));
+  return pieces;
+}
+
+/** The base64 of a patch's JSON (see patchBase64Pieces). */
+export function patchBase64(ops: readonly JsonPatchOperation[]): string {
+  return patchBase64Pieces(ops).join('');
 }

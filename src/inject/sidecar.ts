@@ -4,6 +4,7 @@ import type { ProxySpec } from './annotations.ts';
 import type { InjectMode } from './decide.ts';
 import { proxyFlags } from '../proxy/config.ts';
 import type { FlagSpec } from '../util/flags.ts';
+import { tableFor } from './memo.ts';
 
 export const IDENTITY_VOLUME = 'weft-identity-end-entity';
 export const TOKEN_VOLUME = 'weft-identity-token';
@@ -198,11 +199,29 @@ const sidecarCache = new WeakMap<InjectorConfig, Map<string, Sidecar>>();
  * patch serialiser reuse its JSON. The cache is bounded so that annotation variety cannot grow it.
  */
 export function sidecarFor(config: InjectorConfig, spec: ProxySpec, mode: InjectMode, native: boolean): Sidecar {
-  let byKey = sidecarCache.get(config);
-  if (byKey === undefined) {
-    byKey = new Map();
-    sidecarCache.set(config, byKey);
+  // A frozen spec (see cachedOverrides) is found by identity, without serialising it.
+  const slot = (mode === 'ingress' ? 2 : 0) + (native ? 1 : 0);
+  const frozen = Object.isFrozen(spec);
+  if (frozen) {
+    const known = sidecarsBySpec.get(spec)?.[slot];
+    if (known !== undefined && known.config === config) return known.sidecar;
   }
+  const sidecar = sidecarByKey(config, spec, mode, native);
+  if (frozen) {
+    let slots = sidecarsBySpec.get(spec);
+    if (slots === undefined) {
+      slots = [];
+      sidecarsBySpec.set(spec, slots);
+    }
+    slots[slot] = { config, sidecar };
+  }
+  return sidecar;
+}
+
+const sidecarsBySpec = new WeakMap<ProxySpec, ({ config: InjectorConfig; sidecar: Sidecar } | undefined)[]>();
+
+function sidecarByKey(config: InjectorConfig, spec: ProxySpec, mode: InjectMode, native: boolean): Sidecar {
+  const byKey = tableFor(sidecarCache, config);
   const key = `${mode}|${native}|${JSON.stringify(spec)}`;
   let sidecar = byKey.get(key);
   if (sidecar === undefined) {

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { buildAdmissionApp } from '../../src/controller/server.ts';
 import { createAdmissionMetrics } from '../../src/controller/metrics.ts';
 import { injectPod } from '../../src/inject/inject.ts';
-import { serializePatch } from '../../src/inject/patch.ts';
+import { patchBase64 } from '../../src/inject/patch.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { applyPatch, decodePatch, loadReview, silentLog, testClusterState, testConfig } from '../helpers/admission.ts';
 
@@ -40,7 +40,7 @@ test('property: injectPod never throws, and every patch it returns applies to th
     fc.property(pod, fc.constantFrom('demo', 'plain', 'kube-system'), (object, namespace) => {
       const enabled: Record<string, string> = namespace === 'demo' ? { 'linkerd.io/inject': 'enabled' } : {};
       const result = injectPod({ pod: object as KubeObject, namespace, namespaceAnnotations: enabled, config: testConfig(), serverVersion: { major: 1, minor: 30 } });
-      assert.deepEqual(JSON.parse(serializePatch(result.patch)), JSON.parse(JSON.stringify(result.patch)), 'the cached serialiser writes the same JSON');
+      if (result.patch.length > 0) assert.deepEqual(decodePatch(patchBase64(result.patch)), JSON.parse(JSON.stringify(result.patch)), 'the cached encoder writes the same patch');
       if (result.patch.length > 0) {
         const patched = applyPatch(object as KubeObject, result.patch) as { spec: { containers?: { name?: unknown }[]; initContainers?: { name?: unknown }[] } };
         const names = [...(patched.spec.containers ?? []), ...(patched.spec.initContainers ?? [])].map((c) => (c !== null && typeof c === 'object' ? c.name : undefined));
