@@ -10,7 +10,7 @@ export interface ServerVersion {
 
 /**
  * The one way weft reads cluster state. The webhook, the CLI and the tests all use it; it is
- * implemented over client-node informers (kube-state.ts) and over YAML files (file-state.ts).
+ * implemented over list+watch informers (kube-state.ts) and over YAML files (file-state.ts).
  */
 export interface ClusterState {
   /** True once every cache has finished its initial list. */

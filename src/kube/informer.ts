@@ -26,7 +26,7 @@ export interface InformerOptions {
 
 class RelistNeeded extends Error {}
 
-/** Something the API server sent that a well-behaved one never does. */
+/** Less than a second since `startedAt`: too soon to go round the loop again without a pause. */
 function isFast(startedAt: number): boolean {
   return Date.now() - startedAt < 1000;
 }
