@@ -39,11 +39,10 @@ export class ConnectionRegistry {
     return this.#draining;
   }
 
-  // HTTP/1 connections are closed at the next point where nothing is outstanding; opaque ones
-  // are left to finish on their own until the grace period runs out.
+  // HTTP connections are closed where no request is cut short (see Observed.drain); opaque
+  // ones are left to finish on their own until the grace period runs out.
   #arm(live: Live): void {
-    if (live.observed.idle()) live.relay.end();
-    else live.observed.onIdle = () => live.relay.end();
+    live.observed.drain(() => live.relay.end());
   }
 
   drain(): Promise<void> {

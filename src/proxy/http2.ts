@@ -67,19 +67,44 @@ export function statusOfBlock(block: Buffer): number {
   return text !== undefined && /^\d{3}$/.test(text) && status >= 100 && status <= 599 ? status : 0;
 }
 
-/** Splits a byte stream into HTTP/2 frames, calling back with each frame's header and payload. */
+type FrameCallback = (type: number, flags: number, stream: number, payload: Buffer | undefined) => void;
+
+/**
+ * Splits a byte stream into HTTP/2 frames, calling back once each frame has passed in full with
+ * its header, and with its payload for HEADERS frames (other payloads are never kept).
+ */
 class FrameReader {
   #pending: Buffer | undefined;
   #skipPreface: number;
-  readonly #onFrame: (type: number, flags: number, stream: number, payload: Buffer) => void;
+  #skip = 0;
+  // The header of a frame whose payload is being counted off, reported when it is all past.
+  #skipped: [number, number, number] | undefined;
+  #frames = 0;
+  readonly #onFrame: FrameCallback;
 
-  constructor(preface: boolean, onFrame: (type: number, flags: number, stream: number, payload: Buffer) => void) {
+  constructor(preface: boolean, onFrame: FrameCallback) {
     this.#skipPreface = preface ? H2_PREFACE.length : 0;
     this.#onFrame = onFrame;
   }
 
+  /** Whether the bytes so far end exactly where a frame ends, after at least one frame. */
+  get atBoundary(): boolean {
+    return this.#frames > 0 && this.#pending === undefined && this.#skip === 0 && this.#skipPreface === 0;
+  }
+
   push(chunk: Buffer): void {
-    let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    let buf = chunk;
+    if (this.#skip > 0) {
+      const n = Math.min(this.#skip, buf.length);
+      this.#skip -= n;
+      buf = buf.subarray(n);
+      if (this.#skip > 0) return;
+      const [type, flags, stream] = this.#skipped as [number, number, number];
+      this.#skipped = undefined;
+      this.#frame(type, flags, stream, undefined);
+    }
+    if (buf.length === 0) return;
+    if (this.#pending !== undefined) buf = Buffer.concat([this.#pending, buf]);
     this.#pending = undefined;
     if (this.#skipPreface > 0) {
       const n = Math.min(this.#skipPreface, buf.length);
@@ -89,37 +114,38 @@ class FrameReader {
     let p = 0;
     while (buf.length - p >= 9) {
       const length = buf.readUIntBE(p, 3);
-      if (buf.length - p < 9 + length) break;
       const type = buf[p + 3];
-      // Only HEADERS payloads are looked at; other frames are skipped by their length.
-      if (type === HEADERS) this.#onFrame(type, buf[p + 4], buf.readUInt32BE(p + 5) & 0x7fffffff, buf.subarray(p + 9, p + 9 + length));
+      const flags = buf[p + 4];
+      const stream = buf.readUInt32BE(p + 5) & 0x7fffffff;
+      if (buf.length - p < 9 + length) {
+        if (type === HEADERS) break;
+        // A non-HEADERS frame split across reads: its payload is counted off as it arrives.
+        this.#skip = 9 + length - (buf.length - p);
+        this.#skipped = [type, flags, stream];
+        return;
+      }
+      this.#frame(type, flags, stream, type === HEADERS ? buf.subarray(p + 9, p + 9 + length) : undefined);
       p += 9 + length;
     }
-    // Keep only what a frame still needs; a large DATA frame's bytes are not worth copying,
-    // so at most its header is held and the rest is counted off.
-    if (p < buf.length) this.#hold(buf.subarray(p));
+    if (p < buf.length) this.#pending = Buffer.from(buf.subarray(p));
   }
 
-  #skip = 0;
-
-  #hold(rest: Buffer): void {
-    if (rest.length >= 9 && rest[3] !== HEADERS) {
-      // A non-HEADERS frame split across reads: drop its payload as it arrives.
-      const length = rest.readUIntBE(0, 3);
-      this.#skip = 9 + length - rest.length;
-      return;
-    }
-    this.#pending = Buffer.from(rest);
-  }
-
-  /** Bytes still to drop before the next frame starts; the observer strips them first. */
-  take(chunk: Buffer): Buffer {
-    if (this.#skip === 0) return chunk;
-    const n = Math.min(this.#skip, chunk.length);
-    this.#skip -= n;
-    return chunk.subarray(n);
+  #frame(type: number, flags: number, stream: number, payload: Buffer | undefined): void {
+    this.#frames++;
+    this.#onFrame(type, flags, stream, payload);
   }
 }
+
+const DATA = 0x0;
+const RST_STREAM = 0x3;
+const FLAG_END_STREAM = 0x1;
+
+/**
+ * GOAWAY with the highest stream id and NO_ERROR: RFC 9113 §6.8's notice that a graceful
+ * shutdown is under way. The client opens no more streams, and none it already sent is refused,
+ * so a proxy that cannot drop frames (HPACK state spans the connection) may send it safely.
+ */
+export const GOAWAY_NOTICE = Buffer.from([0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
 function headerBlock(flags: number, payload: Buffer): Buffer {
   let start = 0;
@@ -134,36 +160,70 @@ function headerBlock(flags: number, payload: Buffer): Buffer {
 
 export class Http2Observer {
   readonly #started = new Map<number, number>();
+  // Streams not yet closed both ways, with which sides have ended them.
+  readonly #open = new Map<number, { client: boolean; server: boolean }>();
   readonly #client: FrameReader;
   readonly #server: FrameReader;
   readonly #now: () => number;
+  /** Called whenever the last open stream closes. */
+  onQuiet: (() => void) | undefined;
 
   constructor(events: Http2Events, now: () => number = () => performance.now()) {
     this.#now = now;
-    this.#client = new FrameReader(true, (_type, _flags, stream) => {
+    this.#client = new FrameReader(true, (type, flags, stream, payload) => {
       // Client streams are odd; a second HEADERS on a stream carries trailers, not a request.
-      if (stream % 2 === 1 && !this.#started.has(stream)) {
+      if (type === HEADERS && stream % 2 === 1 && !this.#started.has(stream) && !this.#open.has(stream)) {
         this.#started.set(stream, this.#now());
+        this.#open.set(stream, { client: false, server: false });
         events.request();
       }
+      this.#track('client', type, flags, stream);
     });
-    this.#server = new FrameReader(false, (_type, flags, stream, payload) => {
+    this.#server = new FrameReader(false, (type, flags, stream, payload) => {
+      // A pushed stream (even, opened by the server) is open until the server ends it.
+      if (type === HEADERS && stream % 2 === 0 && stream !== 0 && !this.#open.has(stream)) this.#open.set(stream, { client: true, server: false });
       const start = this.#started.get(stream);
-      if (start === undefined) return;
-      const status = statusOfBlock(headerBlock(flags, payload));
-      if (status >= 100 && status < 200) return; // informational: the final head is still to come
-      this.#started.delete(stream);
-      events.response(status, this.#now() - start);
+      if (type === HEADERS && start !== undefined && payload !== undefined) {
+        const status = statusOfBlock(headerBlock(flags, payload));
+        if (status < 100 || status >= 200) {
+          this.#started.delete(stream);
+          events.response(status, this.#now() - start);
+        }
+      }
+      this.#track('server', type, flags, stream);
     });
+  }
+
+  #track(side: 'client' | 'server', type: number, flags: number, stream: number): void {
+    const s = this.#open.get(stream);
+    if (s === undefined) return;
+    if (type === RST_STREAM) {
+      s.client = s.server = true;
+    } else if ((type === HEADERS || type === DATA) && (flags & FLAG_END_STREAM) !== 0) {
+      s[side] = true;
+    }
+    if (s.client && s.server) {
+      this.#open.delete(stream);
+      this.#started.delete(stream);
+      if (this.#open.size === 0) this.onQuiet?.();
+    }
+  }
+
+  /** Streams opened and not yet closed in both directions. */
+  get openStreams(): number {
+    return this.#open.size;
+  }
+
+  /** Whether the server's bytes so far end at a frame boundary, so a frame may be put in after them. */
+  get serverAtBoundary(): boolean {
+    return this.#server.atBoundary;
   }
 
   client(chunk: Buffer): void {
-    const rest = this.#client.take(chunk);
-    if (rest.length > 0) this.#client.push(rest);
+    this.#client.push(chunk);
   }
 
   server(chunk: Buffer): void {
-    const rest = this.#server.take(chunk);
-    if (rest.length > 0) this.#server.push(rest);
+    this.#server.push(chunk);
   }
 }

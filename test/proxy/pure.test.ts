@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import fc from 'fast-check';
 import { detect, H2_PREFACE } from '../../src/proxy/sniff.ts';
 import { Http1Observer } from '../../src/proxy/http1.ts';
+import { GOAWAY_NOTICE, Http2Observer } from '../../src/proxy/http2.ts';
 import { parsePortList, PortListError } from '../../src/proxy/ports.ts';
 import { buildDiscoveryTable, parseDiscoveryText, DiscoveryError } from '../../src/proxy/discovery.ts';
 import { decideInbound } from '../../src/proxy/policy.ts';
@@ -180,4 +181,39 @@ test('discovery: the fixture document (the format the controller serves) parses 
   assert.equal(table.lookup('10.244.2.5'), 'web.shop.serviceaccount.identity.weft.cluster.local');
   assert.equal(table.lookup('FD00:10:244::1A'), 'web.shop.serviceaccount.identity.weft.cluster.local');
   assert.equal(table.lookup('10.244.9.9'), undefined);
+});
+
+test('http2: streams are open until both sides end them or one resets; frame boundaries are known across split reads', () => {
+  const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
+    const h = Buffer.alloc(9);
+    h.writeUIntBE(payload.length, 0, 3);
+    h[3] = type;
+    h[4] = flags;
+    h.writeUInt32BE(stream, 5);
+    return Buffer.concat([h, payload]);
+  };
+  const responses: number[] = [];
+  let quiet = 0;
+  const o = new Http2Observer({ request: () => {}, response: (status) => responses.push(status) });
+  o.onQuiet = () => quiet++;
+  assert.equal(o.serverAtBoundary, false, 'nothing from the server yet');
+  o.client(Buffer.concat([H2_PREFACE, frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0x5, 1, Buffer.from([0x82])), frame(0x1, 0x4, 3, Buffer.from([0x82]))]));
+  assert.equal(o.openStreams, 2);
+  const data = frame(0x0, 0x1, 1, Buffer.alloc(100, 1));
+  o.server(Buffer.concat([frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0x4, 1, Buffer.from([0x88])), data.subarray(0, 5)]));
+  assert.deepEqual(responses, [200]);
+  assert.equal(o.serverAtBoundary, false, 'inside a frame header');
+  o.server(data.subarray(5, 50));
+  assert.equal(o.serverAtBoundary, false, 'inside a DATA payload');
+  assert.equal(o.openStreams, 2, 'END_STREAM counts once the frame has passed');
+  o.server(data.subarray(50));
+  assert.equal(o.serverAtBoundary, true);
+  assert.equal(o.openStreams, 1);
+  assert.equal(quiet, 0);
+  o.client(frame(0x3, 0, 3, Buffer.alloc(4)));
+  assert.equal(o.openStreams, 0, 'RST_STREAM closes both ways');
+  assert.equal(quiet, 1);
+  assert.deepEqual([...GOAWAY_NOTICE.subarray(0, 9)], [0, 0, 8, 7, 0, 0, 0, 0, 0], 'GOAWAY on stream 0');
+  assert.equal(GOAWAY_NOTICE.readUInt32BE(9), 0x7fffffff);
+  assert.equal(GOAWAY_NOTICE.readUInt32BE(13), 0, 'NO_ERROR');
 });
