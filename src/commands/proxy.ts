@@ -64,9 +64,10 @@ export const command: Command = {
     const discovery = discoveryFor(config, log);
     await discovery.loaded;
     const proxy = await startProxy({
-      inbound: { host: '0.0.0.0', port: config.inboundPort },
-      outbound: { host: '127.0.0.1', port: config.outboundPort },
-      admin: { host: '0.0.0.0', port: config.adminPort },
+      // Dual-stack where the pod has IPv6 (IPv4 clients arrive as ::ffff:a.b.c.d), IPv4 where not.
+      inbound: { host: '::', fallbackHost: '0.0.0.0', port: config.inboundPort },
+      outbound: { host: '127.0.0.1', alsoHost: '::1', port: config.outboundPort },
+      admin: { host: '::', fallbackHost: '0.0.0.0', port: config.adminPort },
       credentials,
       discovery,
       ...(config.pod.ip !== undefined ? { podIps: [config.pod.ip] } : {}),

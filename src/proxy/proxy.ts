@@ -21,7 +21,14 @@ import type { PortSet } from './ports.ts';
 export interface ListenAddress {
   host: string;
   port: number;
+  /** Bound instead when `host` cannot be (a pod without IPv6: '::' falls back to '0.0.0.0'). */
+  fallbackHost?: string;
+  /** Also bound, on the same port, where it can be ('::1' beside '127.0.0.1' for ip6tables' redirects). */
+  alsoHost?: string;
 }
+
+// The errors of an address family the pod does not have.
+const NO_FAMILY = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
 
 export interface ProxyOptions {
   inbound: ListenAddress;
@@ -56,14 +63,38 @@ export interface RunningProxy {
   shutdown(graceMs: number): Promise<{ cut: number }>;
 }
 
-function listen(server: net.Server, at: ListenAddress): Promise<number> {
+function listenOn(server: net.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(at.port, at.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as net.AddressInfo).port);
     });
   });
+}
+
+async function listen(server: net.Server, at: ListenAddress): Promise<number> {
+  try {
+    return await listenOn(server, at.host, at.port);
+  } catch (error) {
+    if (at.fallbackHost === undefined || !NO_FAMILY.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    return listenOn(server, at.fallbackHost, at.port);
+  }
+}
+
+/** A second listener for `at.alsoHost` on the port the first one got; undefined where that family is missing. */
+async function listenAlso(make: () => net.Server, at: ListenAddress, port: number, log: ProxyLogger): Promise<net.Server | undefined> {
+  if (at.alsoHost === undefined) return undefined;
+  const server = make();
+  try {
+    await listenOn(server, at.alsoHost, port);
+    return server;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!NO_FAMILY.has(code)) throw error;
+    log.info({ host: at.alsoHost, code }, 'address family not available; not listening there');
+    return undefined;
+  }
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
@@ -85,9 +116,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const pool = new ConnectionPool(options.pool ?? DEFAULT_POOL);
   // Pooled connections were authenticated with the previous certificate: start afresh.
   tls.onRotate(() => pool.clear());
-  const outboundServer = net.createServer(SOCKET_OPTIONS, (socket) =>
-    handleOutbound(ctx, { lookup: (ip) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts, podIps, pool }, socket),
-  );
+  const outboundOptions = { lookup: (ip: string) => options.discovery.lookup(ip), dial: options.dial, selfPorts: () => selfPorts, podIps, pool };
+  const makeOutbound = (): net.Server => net.createServer(SOCKET_OPTIONS, (socket) => handleOutbound(ctx, outboundOptions, socket));
+  const outboundServer = makeOutbound();
   let shuttingDown = false;
   const admin = options.admin
     ? createAdminServer({
@@ -98,6 +129,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
   const inboundPort = await listen(inboundServer, options.inbound);
   const outboundPort = await listen(outboundServer, options.outbound);
+  const outboundServer6 = await listenAlso(makeOutbound, options.outbound, outboundPort, options.log);
   selfPorts.add(outboundPort);
   selfPorts.add(inboundPort);
   const adminPort = admin && options.admin ? await listen(admin.server, options.admin) : undefined;
@@ -117,6 +149,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       pool.close();
       inboundServer.close();
       outboundServer.close();
+      outboundServer6?.close();
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)));
       const outcome = await Promise.race([ctx.connections.drain().then(() => 'drained' as const), expired]);

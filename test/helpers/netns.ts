@@ -40,6 +40,8 @@ export interface Pod {
   ns: string;
   /** eth0's IPv4 address, e.g. 10.209.1.2. */
   address: string;
+  /** eth0's IPv6 address (fd00:209:X::N) when the net was created with `ipv6`. */
+  address6?: string;
   index: number;
 }
 
@@ -81,6 +83,8 @@ export interface TestNetOptions {
   pods: number;
   /** The X in 10.209.X.0/24; any value works since each net is isolated. Default 1. */
   subnet?: number;
+  /** Also give every pod an IPv6 address, fd00:209:X::N/64 (N as in the IPv4 one). */
+  ipv6?: boolean;
 }
 
 const live = new Set<string>();
@@ -422,8 +426,11 @@ export async function createTestNet(options: TestNetOptions): Promise<TestNet> {
       ipSync(['-n', hub, 'link', 'set', `p${i}`, 'up']);
       ipSync(['-n', ns, 'link', 'set', 'lo', 'up']);
       ipSync(['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      const address6 = options.ipv6 ? `fd00:209:${x}::${i + 2}` : undefined;
+      // nodad: the address is usable at once instead of after duplicate address detection.
+      if (address6 !== undefined) ipSync(['-n', ns, 'addr', 'add', `${address6}/64`, 'dev', 'eth0', 'nodad']);
       ipSync(['-n', ns, 'link', 'set', 'eth0', 'up']);
-      pods.push({ ns, address, index: i });
+      pods.push({ ns, address, index: i, ...(address6 !== undefined ? { address6 } : {}) });
     }
   } catch (error) {
     await cleanup();

@@ -55,6 +55,27 @@ async function metrics(net: TestNet, pod: Pod): Promise<string> {
   return net.run(pod, ['curl', '-sS', 'http://127.0.0.1:4191/metrics'], { uid: PROXY_UID });
 }
 
+/** Applies proxy-init's rules in `pod` and starts its proxy with `creds` (as uid 2102). */
+async function meshPod(
+  net: TestNet,
+  pod: Pod,
+  o: { name: string; creds: Credentials; discovery: string; write: (name: string, text: string) => string; initFlags: string[]; proxyFlags: string[] },
+): Promise<Spawned> {
+  await net.run(pod, [process.execPath, WEFT, 'proxy-init', ...o.initFlags, '--log-level', 'warn', '--inbound-ports-to-ignore', '4190,4191'], { timeoutMs: 30_000 });
+  return net.spawn(
+    pod,
+    [
+      process.execPath, WEFT, 'proxy',
+      '--identity-cert', o.write(`${o.name}-cert.pem`, o.creds.certChainPem),
+      '--identity-key', o.write(`${o.name}-key.pem`, o.creds.keyPem),
+      '--trust-anchors', o.write(`${o.name}-ca.pem`, o.creds.trustAnchorsPem),
+      '--discovery-file', o.discovery,
+      ...o.proxyFlags,
+    ],
+    { uid: PROXY_UID, env: { ...process.env, WEFT_PROXY_LOG_LEVEL: 'debug', WEFT_PROXY_SHUTDOWN_GRACE: '5s' } },
+  );
+}
+
 function sample(text: string, name: string, labels: Record<string, string>): number {
   let total = 0;
   for (const line of text.split('\n')) {
@@ -95,20 +116,7 @@ test('netns e2e: mTLS between meshed pods, permissive and required-identity inbo
   await app.waitForLine(/^listening$/);
   const proxies: Record<string, Spawned> = {};
   for (const [name, pod] of [['a', A], ['b', B], ['d', D]] as const) {
-    await net.run(pod, [process.execPath, WEFT, 'proxy-init', '--log-level', 'warn', '--inbound-ports-to-ignore', '4190,4191'], { timeoutMs: 30_000 });
-    const c = creds[name];
-    proxies[name] = net.spawn(
-      pod,
-      [
-        process.execPath, WEFT, 'proxy',
-        '--identity-cert', write(`${name}-cert.pem`, c.certChainPem),
-        '--identity-key', write(`${name}-key.pem`, c.keyPem),
-        '--trust-anchors', write(`${name}-ca.pem`, c.trustAnchorsPem),
-        '--discovery-file', discovery,
-        '--require-identity-inbound-ports', '8443',
-      ],
-      { uid: PROXY_UID, env: { ...process.env, WEFT_PROXY_LOG_LEVEL: 'debug', WEFT_PROXY_SHUTDOWN_GRACE: '5s' } },
-    );
+    proxies[name] = await meshPod(net, pod, { name, creds: creds[name], discovery, write, initFlags: [], proxyFlags: ['--require-identity-inbound-ports', '8443'] });
   }
   for (const [name, pod] of [['a', A], ['b', B], ['d', D]] as const) await waitReady(net, pod, proxies[name]);
 
@@ -163,6 +171,58 @@ test('netns e2e: mTLS between meshed pods, permissive and required-identity inbo
 
   // SIGTERM: every proxy drains and exits cleanly.
   for (const name of ['a', 'b', 'd']) {
+    const exit = await proxies[name].stop(10_000);
+    assert.equal(exit.code, 0, `${name}: ${exit.stderr.slice(-1000)}`);
+  }
+});
+
+test('netns e2e over IPv6: proxy-init --ipv6 redirects both ways, mTLS between the pods\' IPv6 addresses, IPv4 still served', { skip, timeout: 120_000 }, async (t) => {
+  const net = await createTestNet({ pods: 2, subnet: 32, ipv6: true });
+  const dir = mkdtempSync(join(tmpdir(), 'weft-e2e6-'));
+  t.after(async () => {
+    await net.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  chmodSync(dir, 0o755);
+  const [A, B] = net.pods;
+  const a6 = A.address6 as string;
+  const b6 = B.address6 as string;
+  const ca = await createTestCa('e2e6');
+  const creds: Record<string, Credentials> = { a: await mintCredentials(ca, 'client', 'a'), b: await mintCredentials(ca, 'web', 'b') };
+  const write = (name: string, text: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text, { mode: 0o644 });
+    return file;
+  };
+  const endpoints = [
+    { ip: A.address, identity: creds.a.identity },
+    { ip: a6, identity: creds.a.identity },
+    { ip: B.address, identity: creds.b.identity },
+    { ip: b6, identity: creds.b.identity },
+  ];
+  const discovery = write('discovery.json', JSON.stringify({ endpoints }));
+  const app = net.spawnNode(B, APP_CODE.replace("'0.0.0.0'", "'::'"));
+  await app.waitForLine(/^listening$/);
+  const proxies: Record<string, Spawned> = {};
+  for (const [name, pod] of [['a', A], ['b', B]] as const) {
+    proxies[name] = await meshPod(net, pod, { name, creds: creds[name], discovery, write, initFlags: ['--ipv6'], proxyFlags: [] });
+  }
+  for (const [name, pod] of [['a', A], ['b', B]] as const) await waitReady(net, pod, proxies[name]);
+  const rules = await net.run(A, ['ip6tables-save', '-t', 'nat']).catch(() => '');
+  const secret = `six${randomBytes(6).toString('hex')}`;
+  const v6 = await curl(net, A, `http://[${b6}]:8080/${secret}`);
+  assert.equal(v6.code, 0, `${v6.stderr}\nrules: ${rules}\nA: ${proxies.a.stderr.slice(-2000)}\nB: ${proxies.b.stderr.slice(-2000)}`);
+  assert.equal(v6.body, `GET /${secret} 0 8080\n`);
+  const v4 = await curl(net, A, `http://${B.address}:8080/four`);
+  assert.equal(v4.code, 0, v4.stderr);
+  assert.equal(v4.body, 'GET /four 0 8080\n');
+
+  const fromA = { direction: 'inbound', tls: 'true', client_id: creds.a.identity, server_id: creds.b.identity };
+  const mb = await metrics(net, B);
+  assert.equal(sample(mb, 'request_total', fromA), 2, `both requests arrived over mesh TLS from A's identity\n${mb}`);
+  const ma = await metrics(net, A);
+  assert.equal(sample(ma, 'request_total', { direction: 'outbound', tls: 'true', server_id: creds.b.identity }), 2);
+  for (const name of ['a', 'b']) {
     const exit = await proxies[name].stop(10_000);
     assert.equal(exit.code, 0, `${name}: ${exit.stderr.slice(-1000)}`);
   }
