@@ -20,8 +20,14 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** Seconds the API server keeps each watch open (default: 5 to 10 minutes, spread so that replicas do not reconnect together). */
   watchTimeoutSeconds?: () => number;
-  /** Errors of the first list that mean "never", not "later" (e.g. 404 for a kind the cluster does not serve): start() rejects with them. */
+  /** Errors of the first list that mean "never", not "later" (e.g. 403, not permitted): start() rejects with them. */
   fatalOnFirstList?: (error: unknown) => boolean;
+  /**
+   * A 404 on the list means the cluster does not serve the kind (its CRD is not installed): the
+   * cache is then synced and empty, since none exist, and the list is tried again after the
+   * backoff, so that a CRD installed later is picked up.
+   */
+  absentIsEmpty?: boolean;
 }
 
 class RelistNeeded extends Error {}
@@ -117,6 +123,19 @@ export class Informer {
         if (!this.#synced && this.#options.fatalOnFirstList?.(error)) {
           this.#rejectSync(error);
           return;
+        }
+        if (this.#options.absentIsEmpty && error instanceof KubeApiError && error.code === 404) {
+          // Also when a watch finds it gone (the CRD was deleted): list again, later.
+          resourceVersion = undefined;
+          this.store.replace([]);
+          if (!this.#synced) {
+            this.#synced = true;
+            this.#resolveSync();
+          }
+          const delay = Math.min(max, initial * 2 ** attempt++);
+          log.debug({ kind, retryInMs: delay }, 'kind not served; none cached, listing again later');
+          await this.#sleep(delay);
+          continue;
         }
         if (error instanceof RelistNeeded || (error instanceof KubeApiError && error.code === 410)) {
           // A continue token can expire too; the next list then takes everything in one go.

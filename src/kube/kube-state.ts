@@ -7,7 +7,7 @@ import { keepNamespaceMetadata, keepWithoutManagedFields } from './watch-cache.t
 
 interface Tracked {
   informer: Informer;
-  /** False when the cluster does not serve this kind (e.g. no Istio CRDs): nothing is known. */
+  /** False when we may not read this kind (403): nothing is known. */
   available: boolean;
   /** True once listed, or once known to be unavailable. */
   settled: boolean;
@@ -29,9 +29,9 @@ const KIND_PATHS: Record<TrackedKind, string> = {
   DestinationRule: '/apis/networking.istio.io/v1beta1/destinationrules',
 };
 
-/** A kind the cluster does not serve, or that we may not read: its lookups are skipped instead of retried forever. */
+/** A kind we may not read: nothing is known of it, and its lookups are skipped. */
 function unavailable(error: unknown): boolean {
-  return error instanceof KubeApiError && (error.code === 404 || error.code === 403);
+  return error instanceof KubeApiError && error.code === 403;
 }
 
 /**
@@ -57,7 +57,8 @@ export class KubeClusterState implements ClusterState {
     };
     this.namespaces = { informer: new Informer({ ...common, kind: 'Namespace', path: '/api/v1/namespaces', keep: keepNamespaceMetadata }), available: true, settled: false };
     for (const kind of options.kinds ?? []) {
-      const informer = new Informer({ ...common, kind, path: KIND_PATHS[kind], keep: keepWithoutManagedFields, fatalOnFirstList: unavailable });
+      // A kind the cluster does not serve (no Istio CRDs) has no objects: DestinationRule lookups then find none.
+      const informer = new Informer({ ...common, kind, path: KIND_PATHS[kind], keep: keepWithoutManagedFields, fatalOnFirstList: unavailable, absentIsEmpty: true });
       this.tracked.set(kind, { informer, available: true, settled: false });
     }
   }
@@ -76,7 +77,7 @@ export class KubeClusterState implements ClusterState {
       this.log.info({ kind, count: state.informer.store.size }, 'cache synced');
     } catch (error) {
       state.available = false;
-      if (unavailable(error)) this.log.info({ kind, err: (error as Error).message }, 'kind not served or not permitted; its lookups are skipped');
+      if (unavailable(error)) this.log.info({ kind, err: (error as Error).message }, 'kind not permitted; its lookups are skipped');
     }
     state.settled = true;
   }

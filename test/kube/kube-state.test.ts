@@ -11,7 +11,8 @@ import { json, sendEvents, startStandIn, status, until } from './api-stand-in.ts
 
 const list = (kind: string, items: unknown[]) => ({ kind, apiVersion: 'v1', metadata: { resourceVersion: '50' }, items });
 
-test('caches namespaces, services and pods; a namespace missing from the cache is read directly; an unserved kind is skipped', async () => {
+test('caches namespaces and services; a namespace missing from the cache is read directly; a kind not served has none until it is, one not permitted is unknown', async () => {
+  let istioInstalled = false;
   const api = await startStandIn((request, response) => {
     if (request.query.get('watch') === 'true') return void response.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
     switch (request.path) {
@@ -22,7 +23,10 @@ test('caches namespaces, services and pods; a namespace missing from the cache i
       case '/api/v1/services':
         return json(response, 200, list('ServiceList', [{ metadata: { name: 'web', namespace: 'shop', resourceVersion: '4' }, spec: { ports: [{ port: 80 }] } }]));
       case '/api/v1/pods':
-        return json(response, 200, list('PodList', []));
+        return status(response, 403, 'Forbidden', 'pods is forbidden: User "system:serviceaccount:weft:weft" cannot list resource "pods"');
+      case '/apis/networking.istio.io/v1beta1/destinationrules':
+        if (istioInstalled) return json(response, 200, list('DestinationRuleList', [{ apiVersion: 'networking.istio.io/v1beta1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'shop', resourceVersion: '80' }, spec: { host: 'reviews', subsets: [{ name: 'v1' }] } }]));
+        return status(response, 404, 'NotFound', 'the server could not find the requested resource');
       case '/version':
         return json(response, 200, { major: '1', minor: '30+', gitVersion: 'v1.30.2-eks' });
       default:
@@ -42,10 +46,12 @@ test('caches namespaces, services and pods; a namespace missing from the cache i
     assert.deepEqual(fresh?.metadata, { name: 'fresh', resourceVersion: '60', labels: { a: 'b' } });
     assert.equal(await state.getNamespace('absent'), undefined);
     assert.deepEqual(state.list('Service', 'shop')?.map((s) => s.metadata?.name), ['web']);
-    assert.deepEqual(state.list('Pod'), []);
-    assert.equal(state.list('DestinationRule'), undefined, 'the cluster has no Istio CRDs: nothing is known');
+    assert.equal(state.list('Pod'), undefined, 'not permitted: nothing is known');
+    assert.deepEqual(state.list('DestinationRule'), [], 'no Istio CRDs: there are no DestinationRules');
     await until('the version', () => state.serverVersion() !== undefined);
     assert.deepEqual(state.serverVersion(), { major: 1, minor: 30 });
+    istioInstalled = true;
+    await until('the DestinationRule CRD to be picked up', () => state.list('DestinationRule', 'shop')?.length === 1);
     await until('the watches', () => api.watches.length === 3);
     sendEvents(api.watches.find((w) => w.req.url?.startsWith('/api/v1/services'))!, [{ type: 'ADDED', object: { metadata: { name: 'api', namespace: 'shop', resourceVersion: '70' } } }]);
     await until('the service event', () => state.list('Service', 'shop')?.length === 2);
