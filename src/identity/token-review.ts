@@ -48,8 +48,8 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
     try {
       review = await this.#call({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [this.#audience] } });
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      throw new AuthenticatorUnavailableError(`TokenReview failed${typeof code === 'number' ? ` with HTTP ${code}` : ''}: ${(error as Error).message.split('\n')[0]}`);
+      // The client's errors already name the URL, the HTTP status and the API server's message.
+      throw new AuthenticatorUnavailableError(`TokenReview failed: ${(error as Error).message.split('\n')[0]}`);
     }
     return interpretTokenReview(review, this.#audience);
   }
