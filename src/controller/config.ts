@@ -18,7 +18,7 @@ export const controllerFlagSpecs = {
   'tls-min-version': { type: 'string', default: 'TLSv1.3', help: 'lowest TLS version accepted: TLSv1.2 or TLSv1.3' },
   namespace: { type: 'string', default: 'weft', env: 'WEFT_NAMESPACE', help: "the controller's own namespace (never injected)" },
   'cluster-state': { type: 'string', help: 'read namespaces and objects from YAML files in this folder instead of a cluster' },
-  kubeconfig: { type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file (default: in-cluster service account or ~/.kube/config)' },
+  kubeconfig: { type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file, or several separated by colons (default: the in-cluster service account, else ~/.kube/config)' },
   'cluster-domain': { type: 'string', default: 'cluster.local', help: "the cluster's DNS domain" },
   'inject-config': { type: 'string', help: 'YAML file with the injector defaults (proxy image, resources, ports, ...)' },
   'on-error': { type: 'string', default: 'allow', help: 'when injection fails internally: allow (admit without proxy, with a warning) or deny' },
