@@ -110,13 +110,13 @@ export class ConnectionPool {
     return undefined;
   }
 
-  /** Ends every idle connection and refuses new ones (shutdown, certificate rotation does clear()). */
+  /** Ends every idle connection and refuses new ones: the proxy is shutting down. */
   close(): void {
     this.#closed = true;
     this.clear();
   }
 
-  /** Ends every idle connection. */
+  /** Ends every idle connection (a certificate rotation: they were authenticated with the old one). */
   clear(): void {
     for (const list of [...this.#idle.values()]) {
       for (const entry of [...list]) if (entry.remove()) entry.socket.end();
