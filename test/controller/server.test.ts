@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
+import { pino } from 'pino';
 import { buildAdmissionApp, ADMISSION_BODY_LIMIT } from '../../src/controller/server.ts';
 import { createAdmissionMetrics } from '../../src/controller/metrics.ts';
 import type { ClusterState } from '../../src/kube/cluster-state.ts';
@@ -166,4 +167,37 @@ test('/validate refuses an invalid ServiceProfile with 422 Invalid and the field
   (other.request as Record<string, unknown>).object = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } };
   assert.equal((await instance.inject(post(other, '/validate'))).json().response.allowed, true);
   await instance.close();
+});
+
+test('every admission writes one JSON log line with uid, namespace, kind, name, decision and latency', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const clusterState = testClusterState();
+  const instance = buildAdmissionApp({
+    log,
+    metrics: createAdmissionMetrics(new Registry()),
+    inject: { config: testConfig(), clusterState, onError: 'allow' },
+    validate: { clusterState, clusterDomain: 'cluster.local' },
+  });
+  const injected = loadReview('replicaset-pod');
+  assert.equal((await instance.inject(post(injected))).statusCode, 200);
+  const dryRun = loadReview('replicaset-pod-dry-run');
+  dryRun.request.namespace = 'plain';
+  assert.equal((await instance.inject(post(dryRun))).statusCode, 200);
+  const admissions = lines.filter((line) => line.msg === 'admission');
+  assert.equal(admissions.length, 2);
+  const [first, second] = admissions as [Record<string, unknown>, Record<string, unknown>];
+  assert.equal(first.level, 30);
+  assert.equal(first.uid, injected.request.uid);
+  assert.equal(first.namespace, 'demo');
+  assert.equal(first.kind, 'Pod');
+  assert.equal(first.name, `${injected.request.object.metadata?.generateName}*`);
+  assert.equal(first.operation, 'CREATE');
+  assert.equal(first.decision, 'injected');
+  assert.equal(typeof first.latencyMs, 'number');
+  assert.equal(typeof first.reqId, 'string');
+  assert.equal(first.dryRun, undefined, 'flags are written only when set');
+  assert.equal(second.decision, 'skipped');
+  assert.equal(second.reason, 'injection_enable_annotation_absent');
+  assert.equal(second.dryRun, true);
 });
