@@ -52,7 +52,10 @@ if (mode === 'max') {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(send().then(() => void latencies.push(performance.now() - due)));
+    // From the scheduled time when the send is late (no coordinated omission); from the
+    // actual send when the timer fired early.
+    const from = Math.max(due, performance.now());
+    pending.push(send().then(() => void latencies.push(performance.now() - from)));
   }
   await Promise.all(pending);
 }
