@@ -13,7 +13,7 @@ if [ "${1:-}" = "--system" ]; then
   $as_root apt-get update -qq
   $as_root apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
     iptables iproute2 tcpdump openssl util-linux ca-certificates curl gcc libc6-dev linux-libc-dev \
-    hey wrk haproxy >/dev/null
+    hey wrk haproxy nghttp2-client >/dev/null
   if [ -f ../shared/tools/chart-render/build.sh ]; then bash ../shared/tools/chart-render/build.sh >/dev/null; fi
 fi
 bash scripts/node24.sh
