@@ -1,5 +1,5 @@
 import { isRecord } from '../kube/types.ts';
-import { patchBase64Pieces } from '../inject/patch.ts';
+import { patchBase64 } from '../inject/patch.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type {
   AdmissionApiVersion,
@@ -65,33 +65,23 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
 }
 
 /**
- * The AdmissionReview answer for a decision, as the JSON bytes to send, in the version the API
- * server asked in. Written directly rather than through JSON.stringify, which would scan the
- * long base64 patch for characters to escape (it has none) on every admission, and as one
- * buffer, which the TLS socket takes without re-encoding a string.
+ * The AdmissionReview answer for a decision, as JSON text in the version the API server asked
+ * in. Written directly rather than through JSON.stringify, which would scan the long base64
+ * patch for characters to escape (it has none) on every admission. A string rather than a
+ * Buffer: the HTTP layer sends a string body in one write with its headers, and a buffer over
+ * 4 KiB is a fresh allocation outside V8's heap for every answer.
  */
-export function serializeAdmissionResponse(apiVersion: AdmissionApiVersion, uid: string, decision: AdmissionDecision): Buffer {
-  let head = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":${decision.allowed ? 'true' : 'false'}`;
-  let tail = '';
+export function serializeAdmissionResponse(apiVersion: AdmissionApiVersion, uid: string, decision: AdmissionDecision): string {
+  let response = `{"uid":${JSON.stringify(uid)},"allowed":${decision.allowed ? 'true' : 'false'}`;
+  if (decision.patch !== undefined && decision.patch.length > 0) {
+    response += `,"patchType":"JSONPatch","patch":"${patchBase64(decision.patch)}"`;
+  }
   if (decision.status !== undefined) {
     const status: NonNullable<AdmissionResponse['status']> = { ...decision.status, status: decision.allowed ? 'Success' : 'Failure', metadata: {} };
-    tail += `,"status":${JSON.stringify(status)}`;
+    response += `,"status":${JSON.stringify(status)}`;
   }
-  if (decision.warnings !== undefined && decision.warnings.length > 0) tail += `,"warnings":${JSON.stringify(decision.warnings)}`;
-  tail += '}}';
-  if (decision.patch === undefined || decision.patch.length === 0) return Buffer.from(head + tail);
-
-  head += ',"patchType":"JSONPatch","patch":"';
-  tail = `"${tail}`;
-  const pieces = patchBase64Pieces(decision.patch);
-  const headBytes = Buffer.byteLength(head);
-  let length = headBytes + Buffer.byteLength(tail);
-  for (const piece of pieces) length += piece.length; // base64 is ASCII: one byte per character
-  const out = Buffer.allocUnsafe(length);
-  let offset = out.write(head, 0, 'utf8');
-  for (const piece of pieces) offset += out.write(piece, offset, 'latin1');
-  out.write(tail, offset, 'utf8');
-  return out;
+  if (decision.warnings !== undefined && decision.warnings.length > 0) response += `,"warnings":${JSON.stringify(decision.warnings)}`;
+  return `{"apiVersion":${JSON.stringify(apiVersion)},"kind":"AdmissionReview","response":${response}}}`;
 }
 
 function describe(value: unknown): string {

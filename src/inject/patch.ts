@@ -140,14 +140,14 @@ const encodedOps = new WeakMap<object, EncodedOp[]>();
 const MAX_ENCODED_PATHS = 8;
 
 /**
- * The base64 of a patch's JSON, as an AdmissionResponse carries it, in pieces to be written one
- * after the other. Most of every patch is the shared, frozen sidecar (see sidecarFor), so its
- * operations are serialised and encoded once and reused: base64 of a concatenation is the
- * concatenation of the pieces' base64 when every piece before the last is a whole number of
- * 3-byte groups, so each piece is padded to that with spaces, which JSON ignores.
+ * The base64 of a patch's JSON, as an AdmissionResponse carries it. Most of every patch is the
+ * shared, frozen sidecar (see sidecarFor), so its operations are serialised and encoded once
+ * and reused: base64 of a concatenation is the concatenation of the pieces' base64 when every
+ * piece before the last is a whole number of 3-byte groups, so each piece is padded to that
+ * with spaces, which JSON ignores.
  */
-export function patchBase64Pieces(ops: readonly JsonPatchOperation[]): string[] {
-  const pieces: string[] = [];
+export function patchBase64(ops: readonly JsonPatchOperation[]): string {
+  let encoded = '';
   let pending = '[';
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
@@ -157,13 +157,13 @@ export function patchBase64Pieces(ops: readonly JsonPatchOperation[]): string[] 
       pending += separator + smallOpJson(op);
       continue;
     }
-    let encoded = encodedOps.get(value);
-    if (encoded === undefined) {
-      encoded = [];
-      encodedOps.set(value, encoded);
+    let known = encodedOps.get(value);
+    if (known === undefined) {
+      known = [];
+      encodedOps.set(value, known);
     }
     let piece: string | undefined;
-    for (const entry of encoded) {
+    for (const entry of known) {
       if (entry.path === op.path && entry.first === (i === 0)) {
         piece = entry.piece;
         break;
@@ -171,17 +171,11 @@ export function patchBase64Pieces(ops: readonly JsonPatchOperation[]): string[] 
     }
     if (piece === undefined) {
       piece = encodeAligned(separator + opJson(op));
-      if (encoded.length < MAX_ENCODED_PATHS) encoded.push({ path: op.path, first: i === 0, piece });
+      if (known.length < MAX_ENCODED_PATHS) known.push({ path: op.path, first: i === 0, piece });
     }
-    if (pending !== '') pieces.push(encodeAligned(pending));
-    pieces.push(piece);
+    if (pending !== '') encoded += encodeAligned(pending);
+    encoded += piece;
     pending = '';
   }
-  pieces.push(Buffer.from(`${pending}]`).toString('base64'));
-  return pieces;
-}
-
-/** The base64 of a patch's JSON (see patchBase64Pieces). */
-export function patchBase64(ops: readonly JsonPatchOperation[]): string {
-  return patchBase64Pieces(ops).join('');
+  return encoded + Buffer.from(`${pending}]`).toString('base64');
 }

@@ -69,7 +69,7 @@ const decision: fc.Arbitrary<AdmissionDecision> = fc.record(
 test('property: the response text is the AdmissionReview the API server expects', () => {
   fc.assert(
     fc.property(fc.constantFrom('admission.k8s.io/v1' as const, 'admission.k8s.io/v1beta1' as const), text, decision, (apiVersion, uid, given) => {
-      const parsed = JSON.parse(serializeAdmissionResponse(apiVersion, uid, given).toString("utf8")) as { apiVersion: string; kind: string; response: Record<string, unknown> };
+      const parsed = JSON.parse(serializeAdmissionResponse(apiVersion, uid, given)) as { apiVersion: string; kind: string; response: Record<string, unknown> };
       const expected: Record<string, unknown> = { uid, allowed: given.allowed };
       if (given.patch !== undefined && given.patch.length > 0) {
         expected.patchType = 'JSONPatch';
