@@ -54,7 +54,7 @@ if (mode === 'max') {
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     // From the scheduled time when the send is late (no coordinated omission); from the
     // actual send when the timer fired early.
-    const from = Math.max(due, performance.now());
+    const from = Math.min(due, performance.now());
     pending.push(send().then(() => void latencies.push(performance.now() - from)));
   }
   await Promise.all(pending);
