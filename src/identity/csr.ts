@@ -1,11 +1,6 @@
 import { x509 } from './x509.ts';
-import type { KeyObject } from 'node:crypto';
-import { toCryptoKeyPair, type GeneratedKey } from './keys.ts';
-
-type X509KeyPair = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'];
-type X509Algorithm = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['signingAlgorithm'];
-
-
+import type { GeneratedKey } from './keys.ts';
+import { createCsrPem, type CsrNames } from './pkcs10.ts';
 
 export class CsrError extends Error {
   override name = 'CsrError';
@@ -81,21 +76,8 @@ export function csrNameMismatch(csr: ParsedCsr, allowed: { dnsName: string; spif
 /**
  * Builds a CSR for a workload key (the proxy side). Names are optional: the service takes the
  * identity from the token, and refuses a CSR only when the names it does carry disagree.
+ * Written by pkcs10.ts without @peculiar/x509; the proxy imports that module directly.
  */
-export async function createCsr(key: GeneratedKey, names: { dnsName?: string; spiffeId?: string } = {}): Promise<string> {
-  const keys = await toCryptoKeyPair(key);
-  const sanItems: { type: 'dns' | 'url'; value: string }[] = [];
-  if (names.dnsName !== undefined) sanItems.push({ type: 'dns', value: names.dnsName });
-  if (names.spiffeId !== undefined) sanItems.push({ type: 'url', value: names.spiffeId });
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    ...(names.dnsName !== undefined ? { name: [{ CN: [names.dnsName] }] } : {}),
-    keys: keys as unknown as X509KeyPair,
-    signingAlgorithm: signingAlgorithmFor(key.privateKey) as X509Algorithm,
-    extensions: sanItems.length > 0 ? [new x509.SubjectAlternativeNameExtension(sanItems)] : [],
-  });
-  return csr.toString('pem');
-}
-
-function signingAlgorithmFor(key: KeyObject): { name: string; hash: string } {
-  return key.asymmetricKeyType === 'ec' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+export async function createCsr(key: GeneratedKey, names: CsrNames = {}): Promise<string> {
+  return createCsrPem(key, names);
 }

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { createTrustAnchor, createIssuer, type TrustAnchor, type Issuer } from '../../src/identity/ca.ts';
 import { jwksFor, signServiceAccountToken, type ServiceAccountTokenSpec } from '../../src/identity/tokens.ts';
 import type { IdentityOptions } from '../../src/identity/config.ts';
+import { startIdentityServer, type IdentityServer } from '../../src/identity/server.ts';
 
 export const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 export const AUDIENCE = 'identity.l5d.io';
@@ -81,5 +82,25 @@ export async function makeFixture(overrides: Partial<IdentityOptions> = {}): Pro
     },
     writeIssuer,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface RunningIdentity {
+  fx: Fixture;
+  server: IdentityServer;
+  close(): Promise<void>;
+}
+
+/** A fixture and an identity service on loopback serving it, as the controller runs it. */
+export async function startFixtureServer(overrides: Partial<IdentityOptions> = {}): Promise<RunningIdentity> {
+  const fx = await makeFixture(overrides);
+  const server = await startIdentityServer(fx.options, { log: silentLog, registry: newRegistry(), controllerNamespace: 'weft' });
+  return {
+    fx,
+    server,
+    close: async () => {
+      await server.close();
+      fx.cleanup();
+    },
   };
 }
