@@ -29,11 +29,21 @@ export interface ProxyLogger {
   child(bindings: Record<string, unknown>): ProxyLogger;
 }
 
+/**
+ * An Error as pino's serializer writes it: JSON.stringify alone would write `{}` and lose the
+ * reason a certificate request failed.
+ */
+function serializeErrors(_key: string, value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const { code, status } = value as Error & { code?: unknown; status?: unknown };
+  return { type: value.name, message: value.message, ...(code !== undefined ? { code } : {}), ...(status !== undefined ? { status } : {}) };
+}
+
 /** One log line; undefined values are left out, as JSON.stringify does. */
 export function formatLine(level: LogLevel, time: Date, bindings: Record<string, unknown>, fields: object, msg: string | undefined): string {
   const record: Record<string, unknown> = { level, time: time.toISOString(), ...bindings, ...fields };
   if (msg !== undefined) record.msg = msg;
-  return `${JSON.stringify(record)}\n`;
+  return `${JSON.stringify(record, serializeErrors)}\n`;
 }
 
 export function createProxyLogger(level: LogLevel, bindings: Record<string, unknown> = { role: 'proxy' }, write: (line: string) => void = toStderr): ProxyLogger {

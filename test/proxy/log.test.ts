@@ -24,3 +24,10 @@ test('proxy log: pino-shaped JSON lines, levels filtered, child bindings added',
   assert.equal(isLogLevel('verbose'), false);
   assert.equal(formatLine('warn', new Date(0), {}, { x: undefined }, undefined), '{"level":"warn","time":"1970-01-01T00:00:00.000Z"}\n');
 });
+
+test('proxy log: an Error field is written as its type, message and code, not as {}', () => {
+  const error = Object.assign(new TypeError('connect ECONNREFUSED 127.0.0.1:8080'), { code: 'ECONNREFUSED' });
+  const line = JSON.parse(formatLine('warn', new Date(0), {}, { err: error, nested: { cause: new Error('inner') } }, 'identity certificate request failed')) as Record<string, unknown>;
+  assert.deepEqual(line.err, { type: 'TypeError', message: 'connect ECONNREFUSED 127.0.0.1:8080', code: 'ECONNREFUSED' });
+  assert.deepEqual(line.nested, { cause: { type: 'Error', message: 'inner' } });
+});
