@@ -8,33 +8,32 @@ import { EMPTY_DISCOVERY } from '../proxy/discovery.ts';
 import { identityServerName } from '../identity/names.ts';
 import { startProxy } from '../proxy/proxy.ts';
 import { nativeAvailable, nativeUnavailableReason, originalDestination } from '../proxy-init/original-dst.ts';
-import type { MetricsText } from '../proxy/metrics.ts';
+import { ComponentMetrics, type MetricsText } from '../proxy/metrics.ts';
 
 export { proxyFlags };
 
 const USAGE = 'Usage: weft proxy [flags]\n\nThe mTLS sidecar: inbound and outbound listeners for the pod\'s redirected traffic, and the admin server.';
 
-// The proxy writes its own metrics (see proxy/metrics.ts); prom-client is loaded only for the
-// identity client, whose metrics are served next to them, and only when it is used.
+// The identity client is loaded only when it is used, and logs and counts through the proxy's
+// own logger and metrics: a production proxy loads neither pino nor prom-client (nor, for its
+// CSR, @peculiar/x509); test/proxy/imports.test.ts holds it to that.
 async function credentialsFor(config: ProxyConfig, log: ProxyLogger): Promise<{ credentials: CredentialSource; metrics?: MetricsText }> {
   const id = config.identity;
   if (id.kind === 'static') return { credentials: staticCredentials({ certFile: id.certFile, keyFile: id.keyFile, trustAnchorsPem: id.trustAnchorsPem }) };
-  const [{ IdentityClient }, { Registry }, { createLogger }] = await Promise.all([import('../identity/client.ts'), import('prom-client'), import('../log.ts')]);
-  const registry = new Registry();
-  registry.setDefaultLabels({ role: 'proxy' });
+  const { IdentityClient } = await import('../identity/client.ts');
+  const metrics = new ComponentMetrics({ role: 'proxy' });
   const client = new IdentityClient({
     url: id.url,
     tokenFile: id.tokenFile,
     trustAnchorsPem: id.trustAnchorsPem,
     identityDir: id.identityDir,
-    // The identity client is shared with other roles and logs through pino, loaded here only.
-    log: createLogger('proxy', config.logLevel).child({ pod: config.pod.name, namespace: config.pod.namespace }),
-    registry,
+    log,
+    metrics,
     ...(id.localName !== undefined ? { localName: id.localName } : {}),
   });
   // Not awaited: the proxy listens (and reports not-ready) until the first certificate lands.
   client.start().catch((error: Error) => log.error({ err: error.message }, 'identity client stopped before a certificate arrived'));
-  return { credentials: identityClientCredentials(client), metrics: registry };
+  return { credentials: identityClientCredentials(client), metrics };
 }
 
 function discoveryFor(config: ProxyConfig, log: ProxyLogger): DiscoverySource {

@@ -1,14 +1,17 @@
 // The proxy's side of identity: a key that never leaves memory (or the pod's emptyDir), a CSR
 // sent with the pod's projected token, renewal at ~70% of the certificate's life, and metrics
-// that say when that is going wrong.
+// that say when that is going wrong. It runs inside every proxy, so it loads neither pino,
+// prom-client nor @peculiar/x509 (together ~50 MB of RSS): it logs and counts through the small
+// interfaces below, which the proxy's own logger and metrics satisfy (as do pino and, through
+// prom-metrics.ts, a prom-client Registry), and writes its CSR with pkcs10.ts.
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../log.ts';
+import type { Registry } from 'prom-client';
 import { generateKey, type GeneratedKey, type KeyType } from './keys.ts';
-import { createCsr } from './csr.ts';
+import { createCsrPem } from './pkcs10.ts';
+import { IDENTITY_CLIENT_METRICS, type MetricsSink } from './metrics-sink.ts';
 import { pemBlocks, joinPem } from './pem.ts';
 import { renewalTime, nextAttemptDelay, DEFAULT_RENEW_FRACTION, DEFAULT_BACKOFF, type BackoffPolicy } from './renewal.ts';
 import type { CertifyResponse } from './certify.ts';
@@ -26,6 +29,16 @@ export function identityServerNameFor(localName: string): string | undefined {
   return identityServerName(rest.slice(0, dot), rest.slice(dot + 1));
 }
 
+type LogFn = (fields: object, msg?: string) => void;
+
+/** What the client needs of a logger: src/proxy/log.ts's, or a pino Logger. */
+export interface IdentityLogger {
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): IdentityLogger;
+}
+
 export interface IdentityClientOptions {
   /** Base URL of the identity service, e.g. https://weft-identity.weft.svc:8080 */
   url: string;
@@ -34,8 +47,11 @@ export interface IdentityClientOptions {
   trustAnchorsPem: string;
   /** When set, key.pem and cert.pem (leaf + chain) are written here, e.g. an emptyDir. */
   identityDir?: string;
-  log: Logger;
-  registry: Registry;
+  log: IdentityLogger;
+  /** Where identity_cert_* go: the proxy's own metrics (src/proxy/metrics.ts). */
+  metrics?: MetricsSink;
+  /** Or a prom-client Registry, for callers that have one; prom-client is then loaded with the first request. */
+  registry?: Registry;
   /**
    * TLS name the identity service must present. Default: derived from `localName`
    * (`weft-identity.<controller-ns>.serviceaccount.identity.<controller-ns>.<trust-domain>`), else
@@ -74,27 +90,17 @@ export class IdentityRequestError extends Error {
 }
 
 interface ClientMetrics {
-  expiry: Gauge;
-  failures: Counter;
-  refreshes: Counter;
+  expiry: { set(value: number): void };
+  failures: { inc(): void };
+  refreshes: { inc(): void };
 }
 
-function metricsFor(registry: Registry): ClientMetrics {
-  const existing = registry.getSingleMetric('identity_cert_expiration_timestamp_seconds');
-  if (existing) {
-    return {
-      expiry: existing as Gauge,
-      failures: registry.getSingleMetric('identity_cert_refresh_failures_total') as Counter,
-      refreshes: registry.getSingleMetric('identity_cert_refreshes_total') as Counter,
-    };
-  }
-  const registers = [registry];
-  return {
-    expiry: new Gauge({ name: 'identity_cert_expiration_timestamp_seconds', help: 'notAfter of the proxy certificate in use, Unix seconds', registers }),
-    failures: new Counter({ name: 'identity_cert_refresh_failures_total', help: 'Failed attempts to obtain or renew the proxy certificate', registers }),
-    refreshes: new Counter({ name: 'identity_cert_refreshes_total', help: 'Certificates obtained (first and renewals)', registers }),
-  };
+function metricsFor(sink: MetricsSink): ClientMetrics {
+  const { expiry, failures, refreshes } = IDENTITY_CLIENT_METRICS;
+  return { expiry: sink.gauge(expiry.name, expiry.help), failures: sink.counter(failures.name, failures.help), refreshes: sink.counter(refreshes.name, refreshes.help) };
 }
+
+const NO_METRICS: ClientMetrics = { expiry: { set: () => {} }, failures: { inc: () => {} }, refreshes: { inc: () => {} } };
 
 /** Checks an answer before it is used: our key, our name, and a chain up to a trust anchor. */
 export function validateIssued(response: CertifyResponse, opts: { key: GeneratedKey; trustAnchorsPem: string; localName?: string; now?: Date }): CurrentCertificate {
@@ -132,8 +138,8 @@ export function validateIssued(response: CertifyResponse, opts: { key: Generated
 
 export class IdentityClient {
   readonly #options: IdentityClientOptions;
-  readonly #log: Logger;
-  readonly #metrics: ClientMetrics;
+  readonly #log: IdentityLogger;
+  #metrics: ClientMetrics | undefined;
   readonly #listeners = new Set<(cert: CurrentCertificate) => void>();
   #key: GeneratedKey | undefined;
   #csrPem: string | undefined;
@@ -148,7 +154,8 @@ export class IdentityClient {
   constructor(options: IdentityClientOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: 'identity-client' });
-    this.#metrics = metricsFor(options.registry);
+    if (options.metrics !== undefined) this.#metrics = metricsFor(options.metrics);
+    else if (options.registry === undefined) this.#metrics = NO_METRICS;
   }
 
   /** Resolves once the first certificate is in hand; keeps retrying (with backoff) until then or stop(). */
@@ -187,8 +194,12 @@ export class IdentityClient {
 
   // One key per proxy lifetime, as Linkerd does: renewals re-send the same CSR with a fresh token.
   async #ensureKey(): Promise<void> {
+    if (this.#metrics === undefined && this.#options.registry !== undefined) {
+      const { registrySink } = await import('./prom-metrics.ts');
+      this.#metrics ??= metricsFor(registrySink(this.#options.registry));
+    }
     this.#key ??= await generateKey(this.#options.keyType ?? 'ecdsa-p256');
-    this.#csrPem ??= await createCsr(this.#key, this.#options.localName !== undefined ? { dnsName: this.#options.localName } : {});
+    this.#csrPem ??= createCsrPem(this.#key, this.#options.localName !== undefined ? { dnsName: this.#options.localName } : {});
   }
 
   stop(): void {
@@ -207,7 +218,7 @@ export class IdentityClient {
     } catch (error) {
       if (this.#stopped) return;
       this.#failures++;
-      this.#metrics.failures.inc();
+      this.#metrics?.failures.inc();
       const delay = nextAttemptDelay({
         now: Date.now(),
         failures: this.#failures,
@@ -239,8 +250,8 @@ export class IdentityClient {
     if (this.#stopped) return cert;
     this.#current = cert;
     this.#failures = 0;
-    this.#metrics.refreshes.inc();
-    this.#metrics.expiry.set(cert.notAfter.getTime() / 1000);
+    this.#metrics?.refreshes.inc();
+    this.#metrics?.expiry.set(cert.notAfter.getTime() / 1000);
     if (this.#options.identityDir !== undefined) {
       // The in-memory certificate is what the proxy serves with; a full or read-only emptyDir must not cost it that.
       await this.#persist(cert).catch((error: unknown) => this.#log.error({ err: error, dir: this.#options.identityDir }, 'could not write the identity files; keeping the certificate in memory only'));

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
+import type { CounterSink, GaugeSink, MetricsSink } from '../identity/metrics-sink.ts';
 
 // Linkerd's metric names, with labels kept to bounded sets: direction, tls, the two mesh
 // identities (one per service account), and for responses the status code and its class.
@@ -247,6 +248,48 @@ export class ProxyMetrics implements MetricsText {
       if (!Number.isFinite(value)) continue;
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}${this.#base} ${value}`);
     }
+  }
+}
+
+/**
+ * Unlabelled counters and gauges that another component in the proxy process (the identity
+ * client) counts into, rendered next to the proxy's own metrics. Every series starts at 0, as
+ * prom-client's do, so a scrape before the first certificate shows the metric.
+ */
+export class ComponentMetrics implements MetricsText, MetricsSink {
+  readonly #base: string;
+  readonly #families = new Map<string, Family>();
+
+  constructor(base: Record<string, string> = { role: 'proxy' }) {
+    this.#base = labelText(base);
+  }
+
+  #family(name: string, help: string, type: 'counter' | 'gauge'): Family {
+    let family = this.#families.get(name);
+    if (family === undefined) {
+      family = new Family(name, help, type);
+      family.series.set('', 0);
+      this.#families.set(name, family);
+    } else if (family.type !== type) {
+      throw new Error(`metric ${name} is already a ${family.type}`);
+    }
+    return family;
+  }
+
+  counter(name: string, help: string): CounterSink {
+    const family = this.#family(name, help, 'counter');
+    return { inc: () => family.add('') };
+  }
+
+  gauge(name: string, help: string): GaugeSink {
+    const family = this.#family(name, help, 'gauge');
+    return { set: (value) => void family.series.set('', value) };
+  }
+
+  metrics(): string {
+    const out: string[] = [];
+    for (const family of this.#families.values()) family.render(out, this.#base);
+    return out.length === 0 ? '' : out.join('\n') + '\n';
   }
 }
 

@@ -13,6 +13,10 @@ import { mintWorkloadIdentity, createIssuer, createTrustAnchor } from '../../src
 import { makeFixture, silentLog, newRegistry, type Fixture } from './fixture.ts';
 import { HAVE_OPENSSL, opensslVerify } from './helpers.ts';
 import type { Registry } from 'prom-client';
+import { createProxyLogger } from '../../src/proxy/log.ts';
+import { ComponentMetrics } from '../../src/proxy/metrics.ts';
+import { registrySink } from '../../src/identity/prom-metrics.ts';
+import { IDENTITY_CLIENT_METRICS } from '../../src/identity/metrics-sink.ts';
 
 let fx: Fixture;
 let server: IdentityServer;
@@ -33,7 +37,7 @@ function clientFor(opts: { tokenFile: string; registry?: Registry; identityDir?:
     tokenFile: opts.tokenFile,
     trustAnchorsPem: fx.anchor.certPem,
     log: silentLog,
-    registry: opts.registry ?? newRegistry(),
+    metrics: registrySink(opts.registry ?? newRegistry()),
     expectedServerName: opts.expectedServerName ?? server.serverName,
     backoff: { minMs: 20, maxMs: 100 },
     ...(opts.identityDir !== undefined ? { identityDir: opts.identityDir } : {}),
@@ -108,6 +112,7 @@ test('with a short lifetime the client renews before expiry and announces the ro
     tokenFile: local.writeToken('t', local.token({ namespace: 'shop', serviceAccount: 'cart' })),
     trustAnchorsPem: local.anchor.certPem,
     log: silentLog,
+    // A Registry itself (as test/e2e passes one): prom-client is loaded, and the metrics registered, on start().
     registry,
     expectedServerName: shortServer.serverName,
   });
@@ -204,6 +209,43 @@ test('an unwritable identity directory does not cost the proxy its certificate',
   try {
     await client.start();
     assert.ok(client.ready());
+  } finally {
+    client.stop();
+  }
+});
+
+test('with the proxy\'s own logger and metrics: identity_cert_* render as prom-client rendered them, and a refusal logs its reason', async () => {
+  const lines: string[] = [];
+  const log = createProxyLogger('info', { role: 'proxy' }, (line) => lines.push(line));
+  const metrics = new ComponentMetrics({ role: 'proxy' });
+  const tokenFile = fx.writeToken('own.token', fx.token({ namespace: 'shop', serviceAccount: 'cart', audience: 'wrong-audience' }));
+  const client = new IdentityClient({ url: `https://127.0.0.1:${server.port}`, tokenFile, trustAnchorsPem: fx.anchor.certPem, log, metrics, expectedServerName: server.serverName, backoff: { minMs: 20, maxMs: 100 } });
+  assert.match(metrics.metrics(), /^identity_cert_refreshes_total\{role="proxy"\} 0$/m, 'shown before the first certificate');
+  const started = client.start();
+  try {
+    while (!/^identity_cert_refresh_failures_total\{role="proxy"\} [1-9]/m.test(metrics.metrics())) await new Promise((r) => setTimeout(r, 10));
+    writeFileSync(tokenFile, fx.token({ namespace: 'shop', serviceAccount: 'cart' }));
+    await started;
+    const notAfter = client.current()!.notAfter.getTime() / 1000;
+    const failures = Number(/^identity_cert_refresh_failures_total\{role="proxy"\} (\d+)$/m.exec(metrics.metrics())![1]);
+    // The same text a prom-client Registry with the role default label gives for the same values.
+    const registry = newRegistry();
+    registry.setDefaultLabels({ role: 'proxy' });
+    const sink = registrySink(registry);
+    for (const m of Object.values(IDENTITY_CLIENT_METRICS)) {
+      if (m.name.endsWith('_total')) sink.counter(m.name, m.help);
+      else sink.gauge(m.name, m.help).set(notAfter);
+    }
+    for (let i = 0; i < failures; i++) sink.counter(IDENTITY_CLIENT_METRICS.failures.name, '').inc();
+    sink.counter(IDENTITY_CLIENT_METRICS.refreshes.name, '').inc();
+    const sorted = (text: string) => text.split('\n').filter(Boolean).sort();
+    assert.deepEqual(sorted(metrics.metrics()), sorted(await registry.metrics()));
+    const records = lines.map((line) => JSON.parse(line) as { level: string; component?: string; msg?: string; err?: { message?: string; status?: number } });
+    const refused = records.find((r) => r.msg === 'identity certificate request failed');
+    assert.equal(refused?.component, 'identity-client');
+    assert.equal(refused?.err?.status, 401);
+    assert.match(refused?.err?.message ?? '', /refused \(HTTP 401/);
+    assert.ok(records.some((r) => r.level === 'info' && r.msg === 'identity certificate obtained'));
   } finally {
     client.stop();
   }
