@@ -4,7 +4,6 @@
 // and reported as medians, because a shared machine drifts by tens of percent between runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -15,7 +14,6 @@ import { buildAdmissionApp } from '../src/controller/server.ts';
 import { createAdmissionMetrics } from '../src/controller/metrics.ts';
 import { defaultInjectorConfig } from '../src/inject/config.ts';
 import { FileClusterState } from '../src/kube/file-state.ts';
-import { buildWeft, SOURCE_WEFT } from './lib/build-weft.ts';
 
 const here = new URL('.', import.meta.url).pathname;
 const root = new URL('..', import.meta.url).pathname;

@@ -170,7 +170,7 @@ export class Http2Observer {
 
   constructor(events: Http2Events, now: () => number = () => performance.now()) {
     this.#now = now;
-    this.#client = new FrameReader(true, (type, flags, stream, payload) => {
+    this.#client = new FrameReader(true, (type, flags, stream) => {
       // Client streams are odd; a second HEADERS on a stream carries trailers, not a request.
       if (type === HEADERS && stream % 2 === 1 && !this.#started.has(stream) && !this.#open.has(stream)) {
         this.#started.set(stream, this.#now());
