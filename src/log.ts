@@ -1,12 +1,7 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger } from 'pino';
+import { isLogLevel } from './util/log-levels.ts';
 
 export type { Logger };
-
-const LEVELS = new Set<string>(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
-export function isLogLevel(value: string): value is LevelWithSilent {
-  return LEVELS.has(value);
-}
 
 let stampedAt = -1;
 let stamp = '';

@@ -1,6 +1,7 @@
 import type { Command } from '../cli.ts';
-import { createLogger, isLogLevel } from '../log.ts';
-import { formatHelp, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
+import { createLogger } from '../log.ts';
+import { LOG_LEVELS } from '../util/log-levels.ts';
+import { choiceFlag, formatHelp, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
 import { apply, formatPlan, plan } from '../proxy-init/apply.ts';
 import { settingsFromFlags } from '../proxy-init/config.ts';
 import { runProgram, type Runner } from '../proxy-init/exec.ts';
@@ -37,8 +38,7 @@ export async function runProxyInit(argv: readonly string[], deps: ProxyInitDeps)
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const level = flags['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new UsageError(`--log-level: expected fatal, error, warn, info, debug, trace or silent, got ${JSON.stringify(level)}`);
+  const level = choiceFlag(flags['log-level'] ?? 'info', 'log-level', LOG_LEVELS);
   const settings = settingsFromFlags(flags);
   const log = createLogger('proxy-init', level);
   const skipped = settings.ipv6 ? [] : settings.subnetsToIgnore.filter((s) => s.family === 6).map((s) => s.cidr);

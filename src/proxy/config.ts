@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { UsageError, intFlag, type FlagSpecs, type ParsedFlags } from '../util/flags.ts';
+import { UsageError, choiceFlag, intFlag, type FlagSpecs, type ParsedFlags } from '../util/flags.ts';
 import { durationMs } from '../util/duration.ts';
-import { isLogLevel, type LogLevel } from './log.ts';
+import { LOG_LEVELS, type LogLevel } from '../util/log-levels.ts';
 import { parsePortList, PortListError, type PortSet } from './ports.ts';
-import { isInboundPolicy, INBOUND_POLICIES, type DefaultInboundPolicy } from './policy.ts';
+import { INBOUND_POLICIES, type DefaultInboundPolicy } from './policy.ts';
 
 // `weft proxy`'s flags. The injector sets the environment variables named here, so their
 // names are part of the contract with src/inject.
@@ -76,10 +76,8 @@ function duration(flag: string, value: string | undefined): number {
 
 /** Validates the flags into a config; reads only the trust-anchor file, so errors surface at start. */
 export function proxyConfig(flags: ParsedFlags<typeof proxyFlags>, readText: (file: string) => string = (f) => readFileSync(f, 'utf8')): ProxyConfig {
-  const logLevel = flags['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: expected fatal, error, warn, info, debug, trace or silent, got ${JSON.stringify(logLevel)}`);
-  const policy = flags['default-inbound-policy'] ?? 'all-unauthenticated';
-  if (!isInboundPolicy(policy)) throw new UsageError(`--default-inbound-policy: expected ${INBOUND_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+  const logLevel = choiceFlag(flags['log-level'] ?? 'info', 'log-level', LOG_LEVELS);
+  const policy = choiceFlag(flags['default-inbound-policy'] ?? 'all-unauthenticated', 'default-inbound-policy', INBOUND_POLICIES);
   let trustAnchorsPem = flags['trust-anchors-pem'];
   if (trustAnchorsPem === undefined && flags['trust-anchors'] !== undefined) trustAnchorsPem = readText(flags['trust-anchors']);
   if (trustAnchorsPem === undefined || trustAnchorsPem.trim() === '') throw new UsageError('the mesh trust anchors are required: --trust-anchors-pem (WEFT_TRUST_ANCHORS_PEM) or --trust-anchors FILE');

@@ -1,4 +1,7 @@
 import { writeSync } from 'node:fs';
+import { isLogLevel, type LogLevel } from '../util/log-levels.ts';
+
+export { isLogLevel, type LogLevel };
 
 // The proxy's logger: the same JSON lines the other roles write with pino ({"level":"info",
 // "time":"<ISO>","role":"proxy",...,"msg":"..."}) from a few lines of code, because loading pino
@@ -6,15 +9,7 @@ import { writeSync } from 'node:fs';
 // changes, and on failures; per-connection lines exist only at debug level. Lines are written
 // synchronously to stderr, which is cheap at that rate and loses nothing at exit.
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-
-export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
-
-export function isLogLevel(value: string): value is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
 
 type LogMethod = (fields: object, msg?: string) => void;
 

@@ -6,10 +6,6 @@ export type DefaultInboundPolicy = 'all-unauthenticated' | 'all-authenticated' |
 
 export const INBOUND_POLICIES: readonly DefaultInboundPolicy[] = ['all-unauthenticated', 'all-authenticated', 'deny'];
 
-export function isInboundPolicy(value: string): value is DefaultInboundPolicy {
-  return (INBOUND_POLICIES as readonly string[]).includes(value);
-}
-
 export interface InboundPolicy {
   defaultPolicy: DefaultInboundPolicy;
   requireIdentityPorts: PortSet;

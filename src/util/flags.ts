@@ -75,5 +75,6 @@ export function intFlag(value: string | undefined, name: string, min: number, ma
 /** One of a closed set of values, or a UsageError that lists them. */
 export function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[]): T {
   if (value !== undefined && (choices as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`--${name}: expected ${choices.join(' or ')}, got ${JSON.stringify(value)}`);
+  const listed = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : choices.join('');
+  throw new UsageError(`--${name}: expected ${listed}, got ${JSON.stringify(value)}`);
 }
