@@ -1,6 +1,6 @@
 import type { Command } from '../cli.ts';
 import { durationMs } from '../util/duration.ts';
-import { formatHelp, parseFlags, UsageError } from '../util/flags.ts';
+import { printHelp, parseFlags, UsageError } from '../util/flags.ts';
 import type { FlagSpecs } from '../util/flags.ts';
 
 export const awaitFlagSpecs = {
@@ -16,10 +16,7 @@ export const command: Command = {
   summary: 'wait until the proxy is ready (postStart hook)',
   async run(argv) {
     const parsed = parseFlags(awaitFlagSpecs, argv);
-    if (parsed.help) {
-      process.stdout.write(formatHelp('Usage: weft await [--url URL] [--timeout 2m]', awaitFlagSpecs));
-      return 0;
-    }
+    if (parsed.help) return printHelp('Usage: weft await [--url URL] [--timeout 2m]', awaitFlagSpecs);
     let timeoutMs: number;
     try {
       timeoutMs = durationMs(parsed.flags.timeout ?? '2m', '--timeout');

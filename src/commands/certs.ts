@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Command } from '../cli.ts';
-import { parseFlags, formatHelp, UsageError, intFlag, type FlagSpecs } from '../util/flags.ts';
+import { parseFlags, printHelp, UsageError, intFlag, type FlagSpecs } from '../util/flags.ts';
 import { durationMs } from '../util/duration.ts';
 import { createTrustAnchor, createIssuer, createWebhookCertificates, type CertifiedKey } from '../identity/ca.ts';
 import { writeOutputs } from '../identity/output.ts';
@@ -71,7 +71,7 @@ function report(paths: string[], extra = ''): void {
 
 async function trustAnchor(argv: string[]): Promise<number> {
   const { flags, positionals, help } = parseFlags(trustAnchorFlagSpecs, argv, process.env);
-  if (help) return printHelp('weft certs trust-anchor [flags]', trustAnchorFlagSpecs);
+  if (help) return printHelp('Usage: weft certs trust-anchor [flags]', trustAnchorFlagSpecs);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const anchor = await createTrustAnchor({
     commonName: flags['common-name']!,
@@ -90,7 +90,7 @@ async function trustAnchor(argv: string[]): Promise<number> {
 
 async function issuer(argv: string[]): Promise<number> {
   const { flags, positionals, help } = parseFlags(issuerFlagSpecs, argv, process.env);
-  if (help) return printHelp('weft certs issuer --anchor-cert ca.crt --anchor-key ca.key [flags]', issuerFlagSpecs);
+  if (help) return printHelp('Usage: weft certs issuer --anchor-cert ca.crt --anchor-key ca.key [flags]', issuerFlagSpecs);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const anchor = await readPair(flags['anchor-cert']!, flags['anchor-key']!, 'trust anchor (--anchor-cert/--anchor-key)');
   const made = await createIssuer(anchor, {
@@ -111,7 +111,7 @@ async function issuer(argv: string[]): Promise<number> {
 
 async function webhook(argv: string[]): Promise<number> {
   const { flags, positionals, help } = parseFlags(webhookFlagSpecs, argv, process.env);
-  if (help) return printHelp('weft certs webhook --service NAME --namespace NS [flags]', webhookFlagSpecs);
+  if (help) return printHelp('Usage: weft certs webhook --service NAME --namespace NS [flags]', webhookFlagSpecs);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const service = flags.service;
   const namespace = flags.namespace;
@@ -139,11 +139,6 @@ async function webhook(argv: string[]): Promise<number> {
     ]),
   ];
   report(await writeOutputs(flags.out!, files, flags.force), `serving names: ${[...made.dnsNames, ...flags.ip].join(', ')}\ncaBundle: ${made.caBundle}\n`);
-  return 0;
-}
-
-function printHelp(usage: string, specs: FlagSpecs): number {
-  process.stdout.write(formatHelp(usage, specs));
   return 0;
 }
 

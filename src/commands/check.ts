@@ -2,7 +2,7 @@ import type { Command } from '../cli.ts';
 import { runChecks } from '../check/checks.ts';
 import { gather, loadKubeConfig } from '../check/gather.ts';
 import { exitCode, formatJSON, formatText } from '../check/report.ts';
-import { choiceFlag, formatHelp, intFlag, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
+import { choiceFlag, printHelp, intFlag, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
 
 export const checkFlagSpecs = {
   namespace: { type: 'string', default: 'weft', env: 'WEFT_NAMESPACE', help: "the controller's namespace" },
@@ -28,10 +28,7 @@ export const command: Command = {
   summary: 'check the weft installation in the cluster (controller, webhooks, certificates, injection)',
   async run(argv) {
     const { flags, positionals, help } = parseFlags(checkFlagSpecs, argv, process.env);
-    if (help) {
-      process.stdout.write(formatHelp(USAGE, checkFlagSpecs));
-      return 0;
-    }
+    if (help) return printHelp(USAGE, checkFlagSpecs);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const output = choiceFlag(flags.output, 'output', ['text', 'json'] as const);
     const warnDays = intFlag(flags['warn-days'], 'warn-days', 0, 3650);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from '../cli.ts';
 import { version } from '../cli.ts';
 import { createLogger } from '../log.ts';
-import { formatHelp, parseFlags } from '../util/flags.ts';
+import { printHelp, parseFlags } from '../util/flags.ts';
 import { controllerConfigFromFlags, controllerFlagSpecs } from '../controller/config.ts';
 import { startController } from '../controller/run.ts';
 
@@ -17,10 +17,7 @@ export const command: Command = {
   summary: 'the admission webhook server (injector and validator)',
   async run(argv) {
     const parsed = parseFlags(controllerFlagSpecs, argv, process.env);
-    if (parsed.help) {
-      process.stdout.write(formatHelp(USAGE, controllerFlagSpecs));
-      return 0;
-    }
+    if (parsed.help) return printHelp(USAGE, controllerFlagSpecs);
     const flags = parsed.flags;
     // Standalone's development certificates need the CA code (node-forge, @peculiar/x509); a
     // controller in a cluster never runs it, so it is loaded only here.

@@ -5,7 +5,7 @@ import { version } from '../cli.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from '../inject/config.ts';
 import { formatReport, injectManifests, uninjectManifests } from '../inject/manifests.ts';
 import type { ManifestResult } from '../inject/manifests.ts';
-import { formatHelp, parseFlags, UsageError } from '../util/flags.ts';
+import { printHelp, parseFlags, UsageError } from '../util/flags.ts';
 import type { FlagSpecs } from '../util/flags.ts';
 
 export const injectFlagSpecs = {
@@ -29,10 +29,7 @@ async function readInput(path: string): Promise<string> {
 
 async function runTransform(argv: string[], usage: string, transform: (text: string, flags: { manual: boolean; config: Awaited<ReturnType<typeof loadConfig>> }) => ManifestResult): Promise<number> {
   const parsed = parseFlags(injectFlagSpecs, argv);
-  if (parsed.help) {
-    process.stdout.write(formatHelp(usage, injectFlagSpecs));
-    return 0;
-  }
+  if (parsed.help) return printHelp(usage, injectFlagSpecs);
   if (parsed.positionals.length === 0) throw new UsageError('expected one or more files, or - for standard input');
   const config = await loadConfig(parsed.flags['inject-config'], parsed.flags.namespace ?? 'weft');
   const outputs: string[] = [];

@@ -1,7 +1,7 @@
 import type { Command } from '../cli.ts';
 import { createLogger } from '../log.ts';
 import { LOG_LEVELS } from '../util/log-levels.ts';
-import { choiceFlag, formatHelp, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
+import { choiceFlag, printHelp, parseFlags, UsageError, type FlagSpecs } from '../util/flags.ts';
 import { apply, formatPlan, plan } from '../proxy-init/apply.ts';
 import { settingsFromFlags } from '../proxy-init/config.ts';
 import { runProgram, type Runner } from '../proxy-init/exec.ts';
@@ -33,10 +33,7 @@ export interface ProxyInitDeps {
 export async function runProxyInit(argv: readonly string[], deps: ProxyInitDeps): Promise<number> {
   const { run, out } = deps;
   const { flags, positionals, help } = parseFlags(proxyInitFlags, argv, deps.env);
-  if (help) {
-    out(formatHelp(USAGE, proxyInitFlags));
-    return 0;
-  }
+  if (help) return printHelp(USAGE, proxyInitFlags, out);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const level = choiceFlag(flags['log-level'] ?? 'info', 'log-level', LOG_LEVELS);
   const settings = settingsFromFlags(flags);

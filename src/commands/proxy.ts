@@ -1,5 +1,5 @@
 import type { Command } from '../cli.ts';
-import { formatHelp, parseFlags } from '../util/flags.ts';
+import { printHelp, parseFlags } from '../util/flags.ts';
 import { createProxyLogger, type ProxyLogger } from '../proxy/log.ts';
 import { proxyConfig, proxyFlags, type ProxyConfig } from '../proxy/config.ts';
 import { identityClientCredentials, staticCredentials, type CredentialSource } from '../proxy/credentials.ts';
@@ -52,10 +52,7 @@ export const command: Command = {
   summary: 'run the mTLS sidecar proxy',
   async run(argv) {
     const parsed = parseFlags(proxyFlags, argv, process.env);
-    if (parsed.help) {
-      process.stdout.write(formatHelp(USAGE, proxyFlags));
-      return 0;
-    }
+    if (parsed.help) return printHelp(USAGE, proxyFlags);
     const config = proxyConfig(parsed.flags);
     const log = createProxyLogger(config.logLevel, { role: 'proxy', pod: config.pod.name, namespace: config.pod.namespace });
     if (!nativeAvailable()) log.warn({ reason: nativeUnavailableReason() }, 'original destinations unknown: redirected connections will be refused');

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from '../cli.ts';
 import { FileClusterState } from '../kube/file-state.ts';
 import type { FlagSpecs } from '../util/flags.ts';
-import { choiceFlag, formatHelp, parseFlags, UsageError } from '../util/flags.ts';
+import { choiceFlag, printHelp, parseFlags, UsageError } from '../util/flags.ts';
 import type { ManifestSource } from '../validate/manifests.ts';
 import { exitCode, formatJSON, formatText, validateManifests } from '../validate/manifests.ts';
 
@@ -29,10 +29,7 @@ export const command: Command = {
   summary: 'check ServiceProfile, VirtualService and AuthorizationPolicy manifests offline',
   async run(argv) {
     const { flags, positionals, help } = parseFlags(validateFlags, argv, process.env);
-    if (help) {
-      process.stdout.write(formatHelp(USAGE, validateFlags));
-      return 0;
-    }
+    if (help) return printHelp(USAGE, validateFlags);
     const output = choiceFlag(flags.output, 'output', ['text', 'json'] as const);
     if (positionals.length === 0) throw new UsageError('name at least one FILE, or - for standard input');
     const sources: ManifestSource[] = [];

@@ -64,6 +64,12 @@ export function formatHelp(usage: string, specs: FlagSpecs): string {
   return lines.join('\n') + '\n';
 }
 
+/** Writes a command's --help text; returns the exit status, so a command can `return printHelp(...)`. */
+export function printHelp(usage: string, specs: FlagSpecs, write: (text: string) => unknown = (text) => process.stdout.write(text)): number {
+  write(formatHelp(usage, specs));
+  return 0;
+}
+
 export function intFlag(value: string | undefined, name: string, min: number, max: number): number {
   const n = Number(value);
   if (value === undefined || !Number.isInteger(n) || n < min || n > max) {
