@@ -1,7 +1,6 @@
 import { isRecord } from '../kube/types.ts';
 import { field, item, quote } from './collector.ts';
 import type { Obj } from './json.ts';
-import { has } from './json.ts';
 import type { Scope } from './vs-scope.ts';
 
 // Rules Istio reports as unreachable or matches it reports as unused: warnings only.

@@ -14,7 +14,6 @@ const skip = rendererSkipReason();
 const NS = 'weft';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: unknown): string => Buffer.from(String(text), 'base64').toString('utf8');
 
 let tmp = '';
