@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fastify, LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { writeFlat } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { parseAdmissionReview, ReviewError, serializeAdmissionResponse } from '../admission/review.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
@@ -22,8 +23,8 @@ export interface AdmissionAppOptions {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** The one log line per admission. */
-interface AdmissionLogLine {
+/** The one log line per admission (a type rather than an interface, so that it is a FlatFields). */
+type AdmissionLogLine = {
   webhook: string;
   uid: string;
   namespace: string | undefined;
@@ -37,7 +38,7 @@ interface AdmissionLogLine {
   detail?: string;
   allowed?: false;
   warnings?: number;
-}
+};
 
 type Review = (request: AdmissionRequest) => Promise<WebhookOutcome> | WebhookOutcome;
 
@@ -83,7 +84,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
       parsed = parseAdmissionReview(request.body);
     } catch (error) {
       if (error instanceof ReviewError) {
-        metrics.requests.inc({ webhook, kind: '', operation: '', dry_run: 'false', result: 'bad_request' });
+        metrics.admitted(webhook, '', '', false, 'bad_request');
         return reply.code(error.statusCode).send({ error: httpReason(error.statusCode), message: error.message });
       }
       throw error;
@@ -92,8 +93,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     const outcome = await review(admission);
     const body = serializeAdmissionResponse(parsed.apiVersion, admission.uid, outcome.decision);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.duration.observe({ webhook }, seconds);
-    metrics.requests.inc({ webhook, kind: admission.kind.kind, operation: admission.operation, dry_run: String(admission.dryRun), result: outcome.result });
+    metrics.admitted(webhook, admission.kind.kind, admission.operation, admission.dryRun, outcome.result, seconds);
     const meta = admission.object?.metadata;
     // Fields that are usually empty are only written when set: pino's cost grows with every
     // field, and this line is written for every admission.
@@ -112,8 +112,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     if (outcome.detail !== undefined) line.detail = outcome.detail;
     if (!outcome.decision.allowed) line.allowed = false;
     if (outcome.decision.warnings !== undefined && outcome.decision.warnings.length > 0) line.warnings = outcome.decision.warnings.length;
-    if (outcome.result === 'error') request.log.error(line, 'admission');
-    else request.log.info(line, 'admission');
+    writeFlat(request.log, outcome.result === 'error' ? 'error' : 'info', line, 'admission');
     // Already JSON: with the type set, Fastify sends the text as it is.
     return reply.type(JSON_TYPE).send(body);
   };

@@ -40,13 +40,13 @@ export async function reviewPod(request: AdmissionRequest, deps: InjectWebhookDe
       serverVersion: deps.clusterState.serverVersion(),
     });
     if (!result.decision.inject) {
-      deps.metrics.inject.inc({ result: 'skipped', reason: result.decision.reason });
+      deps.metrics.considered('skipped', result.decision.reason);
       return { decision: { allowed: true }, result: 'skipped', reason: result.decision.reason, detail: result.decision.detail };
     }
-    deps.metrics.inject.inc({ result: 'injected', reason: '' });
+    deps.metrics.considered('injected', '');
     return { decision: { allowed: true, patch: result.patch, warnings: result.warnings }, result: 'injected' };
   } catch (error) {
-    deps.metrics.inject.inc({ result: 'error', reason: 'internal_error' });
+    deps.metrics.considered('error', 'internal_error');
     const message = error instanceof Error ? error.message : String(error);
     if (deps.onError === 'deny') {
       return {
