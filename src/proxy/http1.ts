@@ -29,29 +29,51 @@ interface Head {
   close: boolean;
 }
 
-// Only four header fields matter here, so the head is not split into lines: one lowercase copy
-// is searched for each name at a line start. A head is parsed per message on both proxies, so
-// this runs for every request and every response.
-const FIELDS = ['\r\ncontent-length:', '\r\ntransfer-encoding:', '\r\nupgrade:', '\r\nconnection:'] as const;
-
-function parseHead(head: Buffer): Head {
-  const text = head.toString('latin1');
+// Only four header fields matter here, and a head is parsed per message on both proxies (for
+// every request and every response), so the head is walked line by line and only a line whose
+// first letter could start one of the four names is looked at more closely.
+function parseHead(text: string): Head {
   const eol = text.indexOf('\r\n');
   const result: Head = { firstLine: eol === -1 ? text : text.slice(0, eol), contentLength: undefined, chunked: false, upgrade: false, invalid: false, close: false };
   if (eol === -1) return result;
-  const lower = text.toLowerCase();
-  for (const field of FIELDS) {
-    for (let at = lower.indexOf(field, eol); at !== -1; at = lower.indexOf(field, at + field.length)) {
-      const start = at + field.length;
-      const stop = lower.indexOf('\r\n', start);
-      const value = lower.slice(start, stop === -1 ? lower.length : stop).trim();
-      if (field === FIELDS[0]) contentLength(result, value);
-      else if (field === FIELDS[1]) transferEncoding(result, value);
-      else if (field === FIELDS[2]) result.upgrade = true;
-      else connection(result, value);
-    }
+  for (let at = eol + 2; at < text.length; ) {
+    let stop = text.indexOf('\r\n', at);
+    if (stop === -1) stop = text.length;
+    const first = text.charCodeAt(at) | 0x20;
+    if (first === 0x63 /* c */ || first === 0x74 /* t */ || first === 0x75 /* u */) field(result, text, at, stop);
+    at = stop + 2;
   }
   return result;
+}
+
+/** One header line, text[at, stop): acts on it when its name is one of the four. */
+function field(result: Head, text: string, at: number, stop: number): void {
+  const colon = text.indexOf(':', at);
+  if (colon === -1 || colon > stop) return;
+  // Names are compared by length first: most lines are not one of the four.
+  const length = colon - at;
+  if (length !== 14 && length !== 10 && length !== 17 && length !== 7) return;
+  const name = text.slice(at, colon).toLowerCase();
+  if (name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding' && name !== 'upgrade') return;
+  const value = text.slice(colon + 1, stop).trim().toLowerCase();
+  if (name === 'content-length') contentLength(result, value);
+  else if (name === 'transfer-encoding') transferEncoding(result, value);
+  else if (name === 'upgrade') result.upgrade = true;
+  else connection(result, value);
+}
+
+const DIGIT_0 = 0x30;
+
+/** The status code of an "HTTP/1.0 " or "HTTP/1.1 " status line followed by three digits. */
+export function statusOf(line: string): number | undefined {
+  if (line.length < 12 || !line.startsWith('HTTP/1.') || (line[7] !== '0' && line[7] !== '1') || line[8] !== ' ') return undefined;
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const d = line.charCodeAt(i) - DIGIT_0;
+    if (d < 0 || d > 9) return undefined;
+    status = status * 10 + d;
+  }
+  return status;
 }
 
 function contentLength(result: Head, value: string): void {
@@ -73,10 +95,10 @@ class Reader {
   state: State = 'head';
   remaining = 0;
   pending: Buffer | undefined;
-  readonly #onHead: (head: Buffer) => void;
+  readonly #onHead: (head: string) => void;
   readonly #onEnd: () => void;
 
-  constructor(onHead: (head: Buffer) => void, onEnd: () => void) {
+  constructor(onHead: (head: string) => void, onEnd: () => void) {
     this.#onHead = onHead;
     this.#onEnd = onEnd;
   }
@@ -90,6 +112,14 @@ class Reader {
           if (this.pending === undefined) {
             while (p < chunk.length && (chunk[p] === 0x0d || chunk[p] === 0x0a)) p++;
             if (p === chunk.length) return;
+            // The common case, a whole head inside one chunk: no copy, no view.
+            const end = chunk.indexOf(CRLFCRLF, p);
+            if (end !== -1) {
+              const head = chunk.toString('latin1', p, end);
+              p = end + 4;
+              this.#onHead(head);
+              break;
+            }
           }
           const before = this.pending?.length ?? 0;
           const buf = this.pending === undefined ? chunk.subarray(p) : Buffer.concat([this.pending, chunk.subarray(p)]);
@@ -101,7 +131,7 @@ class Reader {
           }
           p += end + 4 - before;
           this.pending = undefined;
-          this.#onHead(buf.subarray(0, end));
+          this.#onHead(buf.toString('latin1', 0, end));
           break;
         }
         case 'body':
@@ -228,8 +258,8 @@ export class Http1Observer {
     return this.#reusable && this.following;
   }
 
-  #requestHead(buf: Buffer): void {
-    const head = parseHead(buf);
+  #requestHead(text: string): void {
+    const head = parseHead(text);
     if (head.close || head.upgrade || !head.firstLine.endsWith(' HTTP/1.1')) this.#reusable = false;
     const space = head.firstLine.indexOf(' ');
     const method = space > 0 ? head.firstLine.slice(0, space) : '';
@@ -246,15 +276,14 @@ export class Http1Observer {
     this.#requests.body(head, true);
   }
 
-  #responseHead(buf: Buffer): void {
-    const head = parseHead(buf);
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.firstLine);
+  #responseHead(text: string): void {
+    const head = parseHead(text);
+    const status = statusOf(head.firstLine);
     const request = this.#outstanding[0];
-    if (m === null || request === undefined) {
+    if (status === undefined || request === undefined) {
       this.#responses.state = 'raw';
       return;
     }
-    const status = Number(m[1]);
     if (head.close || !head.firstLine.startsWith('HTTP/1.1 ')) this.#reusable = false;
     if (status === 101) {
       this.#outstanding.shift();

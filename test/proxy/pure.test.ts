@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import * as net from 'node:net';
 import fc from 'fast-check';
 import { detect, H2_PREFACE } from '../../src/proxy/sniff.ts';
-import { Http1Observer } from '../../src/proxy/http1.ts';
+import { Http1Observer, statusOf } from '../../src/proxy/http1.ts';
 import { GOAWAY_NOTICE, Http2Observer } from '../../src/proxy/http2.ts';
 import { parsePortList, PortListError } from '../../src/proxy/ports.ts';
 import { buildDiscoveryTable, parseDiscoveryText, DiscoveryError } from '../../src/proxy/discovery.ts';
@@ -111,6 +111,41 @@ test('http1: latency is measured from request head to response head', () => {
   observer.client(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
   observer.server(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
   assert.deepEqual(events, ['req GET', 'res 204 5', 'idle']);
+});
+
+test('http1: header names in any case, look-alike names and values ignored, conflicting lengths stop the parsing', () => {
+  const { events, observer } = watch();
+  // Content-Type, Cache-Control, TE, User-Agent and Upgrade-Insecure-Requests start like the four
+  // names that matter; a value mentioning one of them is not a field.
+  observer.client(Buffer.from('GET / HTTP/1.1\r\nUser-Agent: content-length: 9\r\nTE: trailers\r\nUpgrade-Insecure-Requests: 1\r\nCache-Control: no-cache\r\n\r\n'));
+  observer.server(Buffer.from('HTTP/1.1 200 OK\r\nCONTENT-TYPE: text/plain\r\ncOnTeNt-LeNgTh:  3 \r\nConnection: keep-alive\r\n\r\nabc'));
+  assert.deepEqual(events.map((e) => e.replace(/ \d+$/, '')), ['req GET', 'res 200', 'idle']);
+  assert.ok(observer.idle && observer.reusable);
+  observer.client(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+  observer.server(Buffer.from('HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n'));
+  assert.ok(observer.idle);
+  assert.equal(observer.reusable, false);
+  const conflict = watch();
+  conflict.observer.client(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+  conflict.observer.server(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 4\r\n\r\nabcd'));
+  assert.equal(conflict.observer.following, false);
+  const upgrade = watch();
+  upgrade.observer.client(Buffer.from('GET / HTTP/1.1\r\nupgrade: h2c\r\n\r\n'));
+  assert.equal(upgrade.observer.reusable, false);
+  const gzip = watch();
+  gzip.observer.client(Buffer.from('POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n'));
+  assert.equal(gzip.observer.following, false);
+});
+
+test('http1: status lines', () => {
+  assert.equal(statusOf('HTTP/1.1 200 OK'), 200);
+  assert.equal(statusOf('HTTP/1.0 404 '), 404);
+  assert.equal(statusOf('HTTP/1.1 204'), 204);
+  assert.equal(statusOf('HTTP/1.2 200 OK'), undefined);
+  assert.equal(statusOf('HTTP/1.1 2x0 OK'), undefined);
+  assert.equal(statusOf('HTTP/1.1 20'), undefined);
+  assert.equal(statusOf('http/1.1 200 OK'), undefined);
+  assert.equal(statusOf('HTTP/1.1  200 OK'), undefined);
 });
 
 test('ports: lists and ranges, with errors that name the bad item', () => {
