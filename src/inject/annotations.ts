@@ -137,7 +137,7 @@ export function resolveOverrides(config: InjectorConfig, podAnnotations: Readonl
   return { spec, warnings };
 }
 
-const OVERRIDE_NAMES: readonly string[] = Object.values(ANNOTATIONS);
+const OVERRIDE_NAMES: ReadonlySet<string> = new Set(Object.values(ANNOTATIONS));
 const MAX_CACHED_OVERRIDES = 256;
 const overridesCache = new WeakMap<InjectorConfig, Map<string, Readonly<ResolvedOverrides>>>();
 
@@ -148,17 +148,22 @@ const overridesCache = new WeakMap<InjectorConfig, Map<string, Readonly<Resolved
  * every caller shares it. The cache is bounded so that annotation variety cannot grow it.
  */
 export function cachedOverrides(config: InjectorConfig, podAnnotations: Readonly<Record<string, string>>, namespaceAnnotations: Readonly<Record<string, string>>): Readonly<ResolvedOverrides> {
-  // Mirrors resolveOverrides' pick: the pod's value unless it is null or undefined, and where it came from.
+  // The key names each override that is set and its value, as resolveOverrides' pick takes it:
+  // the pod's unless that is null or undefined, else the namespace's (where null is a value,
+  // the text "null", and gets its warning). The annotations that are there are walked
+  // rather than every override name looked up, because most pods and namespaces carry none
+  // of them and a missing key is the slowest lookup (it goes on to Object.prototype).
   let key = '';
-  for (const name of OVERRIDE_NAMES) {
+  for (const name in podAnnotations) {
+    const value = podAnnotations[name];
+    if (value === undefined || value === null || !name.startsWith(CONFIG) || !OVERRIDE_NAMES.has(name)) continue;
+    key += overrideKey('p', name, value);
+  }
+  for (const name in namespaceAnnotations) {
+    const value = namespaceAnnotations[name];
+    if (value === undefined || !name.startsWith(CONFIG) || !OVERRIDE_NAMES.has(name)) continue;
     const fromPod = podAnnotations[name];
-    const value = fromPod ?? namespaceAnnotations[name];
-    if (value === undefined) {
-      key += '-';
-      continue;
-    }
-    const text = String(value);
-    key += `${fromPod !== undefined ? 'p' : 'n'}${text.length}:${text}`;
+    if (fromPod === undefined || fromPod === null) key += overrideKey('n', name, value);
   }
   const byKey = tableFor(overridesCache, config);
   let resolved = byKey.get(key);
@@ -170,6 +175,11 @@ export function cachedOverrides(config: InjectorConfig, podAnnotations: Readonly
     byKey.set(key, resolved);
   }
   return resolved;
+}
+
+function overrideKey(where: 'p' | 'n', name: string, value: unknown): string {
+  const text = String(value);
+  return `${where}${name} ${text.length}:${text}`;
 }
 
 function normaliseList(value: string): string {

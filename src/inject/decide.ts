@@ -61,14 +61,18 @@ export function decideInjection({ pod, namespace, namespaceAnnotations, controll
   if (spec.hostNetwork === true) {
     return { inject: false, reason: 'host_network_enabled', detail: 'pods with hostNetwork share the node network; redirecting it would capture the node traffic' };
   }
-  const existing = [...containerNames(spec.containers), ...containerNames(spec.initContainers)].find((name) => MESH_PROXY_CONTAINER_NAMES.has(name));
+  const existing = meshProxyName(spec.containers) ?? meshProxyName(spec.initContainers);
   if (existing !== undefined) {
     return { inject: false, reason: 'sidecar_already_exists', detail: `the pod already has a mesh proxy container "${existing}"` };
   }
   return { inject: true, mode: value, annotationAt: at };
 }
 
-function containerNames(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  return list.filter(isRecord).map((container) => container.name).filter((name): name is string => typeof name === 'string');
+/** The first container in `list` named like a mesh proxy, found without copying the list. */
+function meshProxyName(list: unknown): string | undefined {
+  if (!Array.isArray(list)) return undefined;
+  for (const container of list) {
+    if (isRecord(container) && typeof container.name === 'string' && MESH_PROXY_CONTAINER_NAMES.has(container.name)) return container.name;
+  }
+  return undefined;
 }

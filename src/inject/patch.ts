@@ -139,21 +139,71 @@ interface EncodedOp {
 const encodedOps = new WeakMap<object, EncodedOp[]>();
 const MAX_ENCODED_PATHS = 8;
 
+/** One step of the remembered patches: what follows one operation, by the next operation. */
+interface PatchStep {
+  next: Map<unknown, PatchStep>;
+  encoded?: string;
+}
+
+// The base64 of remembered patches, found operation by operation: an operation whose value is
+// a frozen object (a shared sidecar part) by the value and then its path, any other by its
+// JSON, which smallOpJson hands out as the same string for the same operation, so the lookup
+// does not hash it again. The pods of one workload get the same patch, and encoding it was
+// most of the cost of an answer after serialising. Bounded: emptied when full.
+let patchSteps = new Map<unknown, PatchStep>();
+let patchStepCount = 0;
+const MAX_PATCH_STEPS = 4096;
+
+function frozenValue(op: JsonPatchOperation): object | undefined {
+  const value = op.op === 'remove' ? undefined : op.value;
+  return typeof value === 'object' && value !== null && Object.isFrozen(value) ? value : undefined;
+}
+
+function step(level: Map<unknown, PatchStep>, key: unknown): PatchStep {
+  let found = level.get(key);
+  if (found === undefined) {
+    found = { next: new Map() };
+    level.set(key, found);
+    patchStepCount++;
+  }
+  return found;
+}
+
 /**
- * The base64 of a patch's JSON, as an AdmissionResponse carries it. Most of every patch is the
- * shared, frozen sidecar (see sidecarFor), so its operations are serialised and encoded once
- * and reused: base64 of a concatenation is the concatenation of the pieces' base64 when every
- * piece before the last is a whole number of 3-byte groups, so each piece is padded to that
- * with spaces, which JSON ignores.
+ * The base64 of a patch's JSON, as an AdmissionResponse carries it, remembered by the
+ * patch's content. A frozen value's JSON is fixed with it, so the value itself stands for it.
  */
 export function patchBase64(ops: readonly JsonPatchOperation[]): string {
+  if (patchStepCount >= MAX_PATCH_STEPS) {
+    patchSteps = new Map();
+    patchStepCount = 0;
+  }
+  let at: PatchStep | undefined;
+  let level = patchSteps;
+  for (const op of ops) {
+    const frozen = frozenValue(op);
+    at = frozen === undefined ? step(level, smallOpJson(op)) : step(step(level, frozen).next, op.path);
+    level = at.next;
+  }
+  if (at === undefined) return encodePatch(ops);
+  at.encoded ??= encodePatch(ops);
+  return at.encoded;
+}
+
+/**
+ * Most of every patch is the shared, frozen sidecar (see sidecarFor), so its operations are
+ * serialised and encoded once and reused: base64 of a concatenation is the concatenation of
+ * the pieces' base64 when every piece before the last is a whole number of 3-byte groups, so
+ * each piece is padded to that with spaces, which JSON ignores.
+ */
+function encodePatch(ops: readonly JsonPatchOperation[]): string {
   let encoded = '';
   let pending = '[';
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     const separator = i === 0 ? '' : ',';
-    const value = op.op === 'remove' ? undefined : op.value;
-    if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) {
+    const value = frozenValue(op);
+    if (value === undefined) {
       pending += separator + smallOpJson(op);
       continue;
     }

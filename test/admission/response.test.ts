@@ -56,6 +56,25 @@ test('a frozen value shared between patches at different paths and positions is 
   }
 });
 
+test('a remembered patch is handed out only for the same operations, and the memory of them is bounded', () => {
+  const proxy = deepFreeze({ name: 'weft-proxy', args: ['proxy'] });
+  const otherProxy = deepFreeze({ name: 'weft-proxy', args: ['proxy', '--debug'] });
+  const patch = (namespace: string, container: object, at = '/spec/containers/-'): JsonPatchOperation[] => [
+    { op: 'add', path: '/metadata/labels/linkerd.io~1workload-ns', value: namespace },
+    { op: 'add', path: at, value: container },
+  ];
+  const variants = [patch('demo', proxy), patch('shop', proxy), patch('demo', otherProxy), patch('demo', proxy, '/spec/containers/0'), patch('demo', proxy).slice(0, 1)];
+  for (let round = 0; round < 2; round++) {
+    for (const ops of variants) assert.deepEqual(decodePatch(patchBase64(ops)), JSON.parse(JSON.stringify(ops)));
+  }
+  // Thousands of distinct patches empty the memory now and then; answers stay right throughout.
+  for (let i = 0; i < 6000; i++) {
+    const ops = patch(`ns-${i}`, i % 2 === 0 ? proxy : otherProxy);
+    assert.deepEqual(decodePatch(patchBase64(ops)), JSON.parse(JSON.stringify(ops)));
+  }
+  for (const ops of variants) assert.deepEqual(decodePatch(patchBase64(ops)), JSON.parse(JSON.stringify(ops)));
+});
+
 const decision: fc.Arbitrary<AdmissionDecision> = fc.record(
   {
     allowed: fc.boolean(),
