@@ -19,6 +19,12 @@ function isoTime(): string {
   return stamp;
 }
 
+// Lines are gathered up to this many bytes, or for at most LOG_FLUSH_MS, before one write:
+// a write per line cost the controller an fs.write round trip through the thread pool for
+// every admission. pino flushes what is gathered when the process exits.
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 250;
+
 /**
  * JSON logs on stderr for every role, so stdout stays free for command output. `destination`
  * is for benchmarks that measure logging without printing it.
@@ -31,7 +37,7 @@ export function createLogger(role: string, level: string = process.env.WEFT_LOG_
       timestamp: isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: destination, sync: false }),
+    pino.destination({ dest: destination, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
   );
 }
 

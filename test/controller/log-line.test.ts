@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { LoggerOptions } from 'pino';
-import { writeFlat } from '../../src/log.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, writeFlat } from '../../src/log.ts';
 import type { FlatFields } from '../../src/log.ts';
 
 /** A child logger as Fastify makes one per request, writing into `lines`. */
@@ -72,4 +76,20 @@ test('writeFlat passes the fields on to a logger that is not pino', () => {
   const logger = { info: (fields: object, msg: string) => void seen.push(['info', fields, msg]), error: (fields: object, msg: string) => void seen.push(['error', fields, msg]) };
   writeFlat(logger, 'error', samples[0]!, 'admission');
   assert.deepEqual(seen, [['error', samples[0], 'admission']]);
+});
+
+test('createLogger gathers lines into fewer writes, yet a line is out within a moment and at exit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-log-'));
+  const file = join(dir, 'log');
+  const log = createLogger('controller', 'info', file);
+  writeFlat(log.child({ reqId: 'r' }), 'info', samples[0]!, 'admission');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(JSON.parse(await readFile(file, 'utf8')).uid, samples[0]!.uid, 'the periodic flush wrote the line');
+  // Through a descriptor, as production logs to stderr (a path is opened asynchronously, and
+  // a process that exits before that has nowhere to flush to).
+  const script = `import { openSync } from 'node:fs'; import { createLogger } from ${JSON.stringify(new URL('../../src/log.ts', import.meta.url).href)}; createLogger('controller', 'info', openSync(${JSON.stringify(file)}, 'a')).info('last words'); process.exit(0);`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(await readFile(file, 'utf8'), /"msg":"last words"/);
+  await rm(dir, { recursive: true, force: true });
 });
