@@ -29,6 +29,8 @@ export function supportsNativeSidecars(version: ServerVersion | undefined): bool
   return version !== undefined && (version.major > 1 || (version.major === 1 && version.minor >= 29));
 }
 
+const NO_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** The whole injection decision and patch for one pod: plain data in, plain data out. */
 export function injectPod(input: InjectInput): InjectResult {
   const { pod, config } = input;
@@ -40,7 +42,7 @@ export function injectPod(input: InjectInput): InjectResult {
   });
   if (!decision.inject) return { decision, patch: [], warnings: [] };
 
-  const podAnnotations = pod.metadata?.annotations ?? {};
+  const podAnnotations = pod.metadata?.annotations ?? NO_ANNOTATIONS;
   const resolved = cachedOverrides(config, podAnnotations, input.namespaceAnnotations);
   const spec = resolved.spec;
   const warnings = [...resolved.warnings];
@@ -63,8 +65,9 @@ export function injectPod(input: InjectInput): InjectResult {
   const labels: Record<string, string> = {
     'linkerd.io/control-plane-ns': config.controllerNamespace,
     'linkerd.io/workload-ns': input.namespace,
-    ...ownerLabel(pod),
   };
+  const owner = ownerLabelEntry(pod);
+  if (owner !== undefined) labels[owner[0]] = owner[1];
   const patch = buildPodPatch(pod, { sidecar, annotations, labels, proxyFirst: spec.await });
   return { decision, patch, warnings };
 }
@@ -82,17 +85,41 @@ const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
  * call: a ReplicaSet whose name ends in the pod's pod-template-hash belongs to a Deployment.
  */
 export function ownerLabel(pod: KubeObject): Record<string, string> {
+  const entry = ownerLabelEntry(pod);
+  return entry === undefined ? {} : { [entry[0]]: entry[1] };
+}
+
+// Owner kind -> its label name; the kinds that own pods are a handful.
+const ownerLabelNames = new Map<string, string>();
+const MAX_OWNER_LABEL_NAMES = 32;
+
+function ownerLabelEntry(pod: KubeObject): [string, string] | undefined {
   const owners = pod.metadata?.ownerReferences;
-  if (!Array.isArray(owners)) return {};
-  const owner = owners.find((ref: OwnerReference) => isRecord(ref) && ref.controller === true) ?? owners.find(isRecord);
-  if (!owner || typeof owner.kind !== 'string' || typeof owner.name !== 'string') return {};
-  let kind = owner.kind.toLowerCase();
+  if (!Array.isArray(owners)) return undefined;
+  let owner: OwnerReference | undefined;
+  for (const ref of owners) {
+    if (!isRecord(ref)) continue;
+    if (ref.controller === true) {
+      owner = ref;
+      break;
+    }
+    owner ??= ref;
+  }
+  if (!owner || typeof owner.kind !== 'string' || typeof owner.name !== 'string') return undefined;
+  let kind = owner.kind;
   let name = owner.name;
   const hash = pod.metadata?.labels?.['pod-template-hash'];
-  if (owner.kind === 'ReplicaSet' && typeof hash === 'string' && hash !== '' && name.endsWith(`-${hash}`)) {
-    kind = 'deployment';
+  if (kind === 'ReplicaSet' && typeof hash === 'string' && hash !== '' && name.length > hash.length && name.endsWith(hash) && name[name.length - hash.length - 1] === '-') {
+    kind = 'Deployment';
     name = name.slice(0, -(hash.length + 1));
   }
-  if (!/^[a-z]{1,40}$/.test(kind) || !LABEL_VALUE.test(name)) return {};
-  return { [`linkerd.io/proxy-${kind}`]: name };
+  let label = ownerLabelNames.get(kind);
+  if (label === undefined) {
+    const lower = kind.toLowerCase();
+    if (!/^[a-z]{1,40}$/.test(lower)) return undefined;
+    label = `linkerd.io/proxy-${lower}`;
+    if (ownerLabelNames.size < MAX_OWNER_LABEL_NAMES) ownerLabelNames.set(kind, label);
+  }
+  if (!LABEL_VALUE.test(name)) return undefined;
+  return [label, name];
 }
