@@ -5,7 +5,7 @@ import type { ConnLabels } from './metrics.ts';
 import { decideInbound } from './policy.ts';
 import { detect, MAX_DETECT_BYTES } from './sniff.ts';
 import { identityOf, parseMeshAlpn } from './mesh.ts';
-import { registerRaw, relay, reset, SOCKET_OPTIONS } from './relay.ts';
+import { connectReading, registerRaw, relay, reset, SOCKET_OPTIONS } from './relay.ts';
 import { observe, opaque } from './observe.ts';
 
 // The inbound side: connections to the pod's ports, redirected to 4143. The first bytes tell
@@ -125,7 +125,7 @@ export class Inbound {
   }
 
   #forward(socket: net.Socket, host: string, port: number, labels: ConnLabels): void {
-    const app = net.connect({ host, port, ...SOCKET_OPTIONS });
+    const app = connectReading({ host, port, ...SOCKET_OPTIONS });
     app.on('error', (error: Error) => {
       if (this.#ctx.log.isLevelEnabled('debug')) this.#ctx.log.debug({ err: error.message, port }, 'inbound forward failed');
     });

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { ProxyContext } from './context.ts';
 import type { ConnLabels } from './metrics.ts';
-import { relay, reset, SOCKET_OPTIONS, type Relay } from './relay.ts';
+import { connectReading, relay, reset, SOCKET_OPTIONS, type Relay } from './relay.ts';
 import { observe, opaque, type Observed } from './observe.ts';
 import { normalizeIp } from './discovery.ts';
 import { detect, MAX_DETECT_BYTES } from './sniff.ts';
@@ -60,7 +60,7 @@ export function handleOutbound(ctx: ProxyContext, options: OutboundOptions, sock
   const opaquePort = ctx.opaquePorts.has(destination.port);
   if (identity === undefined) {
     const labels: ConnLabels = { direction: 'outbound', tls: 'no_identity', client_id: '', server_id: '' };
-    const upstream = tracked(ctx, net.connect({ host: target.host, port: target.port, ...SOCKET_OPTIONS }), labels, undefined);
+    const upstream = tracked(ctx, connectReading({ host: target.host, port: target.port, ...SOCKET_OPTIONS }), labels, undefined);
     wire(ctx, socket, upstream, labels, opaquePort ? opaque() : observe(socket, upstream, () => ctx.metrics.http(labels)));
     return;
   }

@@ -1,9 +1,11 @@
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { noteErrno } from './metrics.ts';
 
-// The byte pipe between the two halves of a proxied connection. stream.pipe gives
-// backpressure (a slow reader pauses the other side's socket); allowHalfOpen on both sockets
+// The byte pipe between the two halves of a proxied connection. A chunk read on one side is
+// written to the other; when that write has to wait (write() returns false), the reading side
+// is paused until the other drains, so a slow reader holds back its peer; allowHalfOpen on both sockets
 // lets one direction finish (FIN, or TLS close_notify) while the other keeps flowing; an error
 // on one side resets the other, so a peer's RST shows up as an RST to the app and vice versa.
 
@@ -82,12 +84,37 @@ export function relay(client: Socket, server: Socket, options: RelayOptions = {}
       }
       to.end();
     };
+    // By hand rather than stream.pipe: the same backpressure with less work per chunk, and it
+    // also drives sockets read through onread (see connectReading), which pipe cannot resume.
+    let waiting = false;
+    const onData = (chunk: Buffer): void => {
+      if (to.destroyed) return;
+      if (!to.write(chunk) && !waiting) {
+        waiting = true;
+        from.pause();
+      }
+    };
+    const onDrain = (): void => {
+      if (!waiting) return;
+      waiting = false;
+      if (!from.destroyed) from.resume();
+    };
     from.once('error', onError);
     from.once('close', onFromClose);
     from.once('end', onEnd);
-    from.pipe(to, { end: false });
+    from.on('data', onData);
+    to.on('drain', onDrain);
+    // As pipe does: a side paused before the relay (peeked at, or taken from the pool) flows now,
+    // unless the other side is still draining an earlier write.
+    if (to.writableNeedDrain) {
+      waiting = true;
+      from.pause();
+    } else if (from.readableFlowing !== true) {
+      from.resume();
+    }
     return () => {
-      from.unpipe(to);
+      from.off('data', onData);
+      to.off('drain', onDrain);
       from.off('error', onError);
       from.off('close', onFromClose);
       from.off('end', onEnd);
@@ -113,4 +140,32 @@ export function relay(client: Socket, server: Socket, options: RelayOptions = {}
       client.once('close', onClose);
     },
   };
+}
+
+// One read buffer for every socket read through onread: each read is copied out before the
+// callback returns (the next read, of any socket, overwrites it), so one buffer serves them all
+// and a connection costs no buffer of its own.
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * net.connect, with reads through onread instead of the stream machinery: the chunk is copied
+ * out of the shared buffer and emitted as 'data', so listeners see what they would otherwise.
+ * It saves a 64 KiB allocation and a pass through Readable per read. Pausing and resuming work
+ * as on any socket (net stops and restarts the reads itself).
+ */
+export function connectReading(options: net.NetConnectOpts): Socket {
+  const socket: Socket = net.connect({
+    ...options,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buffer: Uint8Array): boolean => {
+        const chunk = Buffer.allocUnsafe(n);
+        chunk.set(buffer.subarray(0, n));
+        socket.emit('data', chunk);
+        // A listener that paused the socket (the relay, on backpressure) stops the reads here.
+        return !socket.isPaused();
+      },
+    },
+  });
+  return socket;
 }

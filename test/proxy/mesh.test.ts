@@ -113,6 +113,38 @@ test('a large transfer arrives intact through backpressure in both proxies', asy
   assert.equal(total, 8 * 1024 * 1024);
 });
 
+test('a large download to a client that stops reading holds the app back, then arrives intact', async () => {
+  // The app's side of the inbound proxy is read through onread (connectReading): its reads must
+  // stop while the client does not read, not pile the download up in the proxies.
+  const data = randomBytes(16 * 1024 * 1024);
+  let appFinished = false;
+  const big = net.createServer((s) => {
+    s.end(data);
+    s.on('finish', () => (appFinished = true));
+  });
+  servers.push(big);
+  const port = await new Promise<number>((r) => big.listen(0, '127.0.0.1', () => r((big.address() as net.AddressInfo).port)));
+  const a = await clientProxy(() => port);
+  const chunks: Buffer[] = [];
+  let finishedWhilePaused: boolean | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const c = net.connect(a.proxy.outboundPort, '127.0.0.1');
+    c.on('error', reject);
+    c.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (finishedWhilePaused !== undefined) return;
+      c.pause();
+      setTimeout(() => {
+        finishedWhilePaused = appFinished;
+        c.resume();
+      }, 300);
+    });
+    c.on('end', () => resolve());
+  });
+  assert.equal(finishedWhilePaused, false);
+  assert.ok(Buffer.concat(chunks).equals(data));
+});
+
 test('a reset by the app reaches the client as a reset', async () => {
   const rst = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
   servers.push(rst);
