@@ -1,3 +1,4 @@
+import { openSync, writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { isLogLevel } from './util/log-levels.ts';
 
@@ -19,11 +20,76 @@ function isoTime(): string {
   return stamp;
 }
 
-// Lines are gathered up to this many bytes, or for at most LOG_FLUSH_MS, before one write:
-// a write per line cost the controller an fs.write round trip through the thread pool for
-// every admission. pino flushes what is gathered when the process exits.
-const LOG_BUFFER_BYTES = 4096;
+// Lines are gathered up to this many characters, or for at most LOG_FLUSH_MS, before one
+// write: a write per line cost the controller an fs.write round trip through the thread pool
+// for every admission, and pino's own buffering (sonic-boom's minLength) measures the whole
+// pending text again for every line it adds.
+const LOG_BATCH_CHARS = 16 * 1024;
 const LOG_FLUSH_MS = 250;
+const EXIT_RETRIES = 1000;
+// Bytes a reader that is not ready can leave here before they are dropped.
+const LOG_MAX_HELD = 1024 * 1024;
+
+/**
+ * An append-only line sink for pino that writes in batches, synchronously, as Node writes to
+ * stderr when it is a pipe or a file: nothing is ever in flight, so lines keep their order and
+ * what is pending at exit is simply written. A reader that is not ready (EAGAIN) keeps the
+ * bytes here until the next batch; any other error ends logging rather than the process.
+ */
+export class BatchedDestination {
+  private readonly fd: number;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private unwritten: Buffer | undefined;
+  private broken = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(fd: number) {
+    this.fd = fd;
+    process.once('exit', () => this.flushSync(EXIT_RETRIES));
+  }
+
+  write(line: string): boolean {
+    if (this.broken) return true;
+    this.pending.push(line);
+    this.pendingChars += line.length;
+    if (this.pendingChars >= LOG_BATCH_CHARS) this.flushSync();
+    else this.timer ??= setTimeout(() => this.flushSync(), LOG_FLUSH_MS).unref();
+    return true;
+  }
+
+  /** pino's logger.flush(callback). */
+  flush(callback?: (error?: Error) => void): void {
+    this.flushSync();
+    callback?.();
+  }
+
+  flushSync(retries = 0): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length > 0) {
+      const text = Buffer.from(this.pending.join(''));
+      this.unwritten = this.unwritten === undefined ? text : Buffer.concat([this.unwritten, text]);
+      this.pending = [];
+      this.pendingChars = 0;
+    }
+    let bytes = this.unwritten;
+    this.unwritten = undefined;
+    while (bytes !== undefined && bytes.length > 0 && !this.broken) {
+      try {
+        bytes = bytes.subarray(writeSync(this.fd, bytes));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          this.broken = true;
+        } else if (retries-- <= 0) {
+          this.unwritten = bytes.length <= LOG_MAX_HELD ? bytes : undefined;
+          this.timer = setTimeout(() => this.flushSync(), LOG_FLUSH_MS).unref();
+          return;
+        }
+      }
+    }
+  }
+}
 
 /**
  * JSON logs on stderr for every role, so stdout stays free for command output. `destination`
@@ -37,7 +103,7 @@ export function createLogger(role: string, level: string = process.env.WEFT_LOG_
       timestamp: isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: destination, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    new BatchedDestination(typeof destination === 'number' ? destination : openSync(destination, 'a')),
   );
 }
 
