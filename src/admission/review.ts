@@ -48,19 +48,21 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
       throw new ReviewError(`request.${field}: expected an object`);
     }
   }
+  // Optional fields are assigned one by one: spreading a fresh object per field made nine
+  // objects for every review.
   const parsed: AdmissionRequest = {
     uid: request.uid,
     kind: { group: kind.group, version: kind.version, kind: kind.kind },
     operation: request.operation,
     dryRun: request.dryRun === true,
-    ...(typeof request.name === 'string' ? { name: request.name } : {}),
-    ...(typeof request.namespace === 'string' ? { namespace: request.namespace } : {}),
-    ...(typeof request.subResource === 'string' ? { subResource: request.subResource } : {}),
-    ...(isRecord(request.object) ? { object: request.object as KubeObject } : {}),
-    ...(isRecord(request.oldObject) ? { oldObject: request.oldObject as KubeObject } : {}),
-    ...(isRecord(request.resource) ? { resource: request.resource as AdmissionRequest['resource'] & object } : {}),
-    ...(isRecord(request.userInfo) ? { userInfo: request.userInfo as AdmissionRequest['userInfo'] & object } : {}),
   };
+  if (typeof request.name === 'string') parsed.name = request.name;
+  if (typeof request.namespace === 'string') parsed.namespace = request.namespace;
+  if (typeof request.subResource === 'string') parsed.subResource = request.subResource;
+  if (isRecord(request.object)) parsed.object = request.object as KubeObject;
+  if (isRecord(request.oldObject)) parsed.oldObject = request.oldObject as KubeObject;
+  if (isRecord(request.resource)) parsed.resource = request.resource as AdmissionRequest['resource'] & object;
+  if (isRecord(request.userInfo)) parsed.userInfo = request.userInfo as AdmissionRequest['userInfo'] & object;
   return { apiVersion: apiVersion as AdmissionApiVersion, request: parsed };
 }
 

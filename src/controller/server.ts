@@ -78,7 +78,8 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
 
   const metrics = options.metrics;
   const route = (webhook: 'inject' | 'validate', review: Review) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
+    // performance.now is as monotonic as hrtime.bigint, without two BigInts per review.
+    const started = performance.now();
     let parsed;
     try {
       parsed = parseAdmissionReview(request.body);
@@ -92,7 +93,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): FastifyInstance
     const admission = parsed.request;
     const outcome = await review(admission);
     const body = serializeAdmissionResponse(parsed.apiVersion, admission.uid, outcome.decision);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = (performance.now() - started) / 1e3;
     metrics.admitted(webhook, admission.kind.kind, admission.operation, admission.dryRun, outcome.result, seconds);
     const meta = admission.object?.metadata;
     // Fields that are usually empty are only written when set: pino's cost grows with every

@@ -82,10 +82,21 @@ test('createLogger keeps the order of many lines and flushes them on logger.flus
   const dir = await mkdtemp(join(tmpdir(), 'weft-log-'));
   const file = join(dir, 'log');
   const log = createLogger('controller', 'info', file);
-  for (let i = 0; i < 3000; i++) writeFlat(log, 'info', { i }, 'line');
+  const before = Date.now();
+  for (let i = 0; i < 3000; i++) {
+    writeFlat(log, 'info', { i }, 'line');
+    // Across a few milliseconds and, now and then, a second boundary.
+    if (i % 300 === 0) await new Promise((resolve) => setTimeout(resolve, 1 + (i % 7)));
+  }
   await new Promise<void>((resolve) => log.flush(() => resolve()));
   const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
   assert.deepEqual(lines.map((line) => JSON.parse(line).i), Array.from({ length: 3000 }, (_, i) => i));
+  // The time, pieced together from a cached second and the milliseconds, is the ISO string.
+  for (const line of lines) {
+    const time = JSON.parse(line).time as string;
+    assert.equal(new Date(time).toISOString(), time);
+    assert.ok(Date.parse(time) >= before - 1 && Date.parse(time) <= Date.now());
+  }
   await rm(dir, { recursive: true, force: true });
 });
 
