@@ -76,9 +76,32 @@ export function statusOf(line: string): number | undefined {
   return status;
 }
 
+/** 1 to 16 capital letters, as every registered method is. */
+function isMethod(name: string): boolean {
+  if (name.length === 0 || name.length > 16) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x41 || c > 0x5a) return false;
+  }
+  return true;
+}
+
+/** 1 to 15 decimal digits as a number, else undefined. */
+function digits(value: string): number | undefined {
+  if (value.length === 0 || value.length > 15) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - DIGIT_0;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 function contentLength(result: Head, value: string): void {
-  if (!/^\d{1,15}$/.test(value) || (result.contentLength !== undefined && result.contentLength !== Number(value))) result.invalid = true;
-  else result.contentLength = Number(value);
+  const n = digits(value);
+  if (n === undefined || (result.contentLength !== undefined && result.contentLength !== n)) result.invalid = true;
+  else result.contentLength = n;
 }
 
 function transferEncoding(result: Head, value: string): void {
@@ -263,7 +286,7 @@ export class Http1Observer {
     if (head.close || head.upgrade || !head.firstLine.endsWith(' HTTP/1.1')) this.#reusable = false;
     const space = head.firstLine.indexOf(' ');
     const method = space > 0 ? head.firstLine.slice(0, space) : '';
-    if (!/^[A-Z]{1,16}$/.test(method)) {
+    if (!isMethod(method)) {
       this.#requests.state = 'raw';
       return;
     }

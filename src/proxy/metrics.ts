@@ -60,9 +60,14 @@ function joinLabels(a: string, b: string): string {
   return `${a.slice(0, -1)},${b.slice(1)}`;
 }
 
-/** One metric family: series keyed by their rendered labels, so a hot path increments a map entry. */
+/** One series' value, held by whoever counts into it often, so that counting is no map lookup. */
+interface Cell {
+  value: number;
+}
+
+/** One metric family: series keyed by their rendered labels. */
 class Family {
-  readonly series = new Map<string, number>();
+  readonly series = new Map<string, Cell>();
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge';
@@ -73,13 +78,20 @@ class Family {
     this.type = type;
   }
 
+  /** The series for `labels`, created at 0. */
+  cell(labels: string): Cell {
+    let c = this.series.get(labels);
+    if (c === undefined) this.series.set(labels, (c = { value: 0 }));
+    return c;
+  }
+
   add(labels: string, by = 1): void {
-    this.series.set(labels, (this.series.get(labels) ?? 0) + by);
+    this.cell(labels).value += by;
   }
 
   render(out: string[], base: string): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
-    for (const [labels, value] of this.series) out.push(`${this.name}${joinLabels(base, labels)} ${value}`);
+    for (const [labels, c] of this.series) out.push(`${this.name}${joinLabels(base, labels)} ${c.value}`);
   }
 }
 
@@ -193,11 +205,14 @@ export class ProxyMetrics implements MetricsText {
   }
 
   http(labels: ConnLabels): HttpRecorder {
-    const requests = httpLabels(labels);
-    // Label sets are rendered once per connection and status, not once per request.
-    const byStatus = new Map<number, { responses: string; latency: HistogramSeries }>();
+    const requestLabels = httpLabels(labels);
+    // Label sets are rendered and their series looked up once per connection and status, not
+    // once per request: a request or response then adds to a cell it already holds.
+    // Looked up at the first request, so that a connection that never sends one adds no series.
+    let requests: Cell | undefined;
+    const byStatus = new Map<number, { responses: Cell; latency: HistogramSeries }>();
     return {
-      request: () => this.#requests.add(requests),
+      request: () => void ((requests ??= this.#requests.cell(requestLabels)).value++),
       response: (status: number, latencyMs: number) => {
         let children = byStatus.get(status);
         if (children === undefined) {
@@ -205,12 +220,12 @@ export class ProxyMetrics implements MetricsText {
           const status_code = status === 0 ? '' : String(status);
           const classification = status >= 500 ? 'failure' : 'success';
           children = {
-            responses: joinLabels(requests, labelText({ status_code, classification })),
-            latency: this.#latency.child(joinLabels(requests, labelText({ status_code }))),
+            responses: this.#responses.cell(joinLabels(requestLabels, labelText({ status_code, classification }))),
+            latency: this.#latency.child(joinLabels(requestLabels, labelText({ status_code }))),
           };
           byStatus.set(status, children);
         }
-        this.#responses.add(children.responses);
+        children.responses.value++;
         children.latency.observe(latencyMs);
       },
     };
@@ -268,7 +283,7 @@ export class ComponentMetrics implements MetricsText, MetricsSink {
     let family = this.#families.get(name);
     if (family === undefined) {
       family = new Family(name, help, type);
-      family.series.set('', 0);
+      family.cell('');
       this.#families.set(name, family);
     } else if (family.type !== type) {
       throw new Error(`metric ${name} is already a ${family.type}`);
@@ -283,7 +298,8 @@ export class ComponentMetrics implements MetricsText, MetricsSink {
 
   gauge(name: string, help: string): GaugeSink {
     const family = this.#family(name, help, 'gauge');
-    return { set: (value) => void family.series.set('', value) };
+    const cell = family.cell('');
+    return { set: (value) => void (cell.value = value) };
   }
 
   metrics(): string {

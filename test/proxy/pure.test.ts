@@ -132,6 +132,14 @@ test('http1: header names in any case, look-alike names and values ignored, conf
   const upgrade = watch();
   upgrade.observer.client(Buffer.from('GET / HTTP/1.1\r\nupgrade: h2c\r\n\r\n'));
   assert.equal(upgrade.observer.reusable, false);
+  for (const length of ['1e3', '+3', '', '0x10', '1234567890123456']) {
+    const odd = watch();
+    odd.observer.client(Buffer.from(`POST / HTTP/1.1\r\nContent-Length: ${length}\r\n\r\n`));
+    assert.equal(odd.observer.following, false, `Content-Length: ${length}`);
+  }
+  const lower = watch();
+  lower.observer.client(Buffer.from('get / HTTP/1.1\r\n\r\n'));
+  assert.equal(lower.observer.following, false);
   const gzip = watch();
   gzip.observer.client(Buffer.from('POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n'));
   assert.equal(gzip.observer.following, false);
