@@ -162,8 +162,9 @@ export function cachedOverrides(config: InjectorConfig, podAnnotations: Readonly
   for (const name in namespaceAnnotations) {
     const value = namespaceAnnotations[name];
     if (value === undefined || !name.startsWith(CONFIG) || !OVERRIDE_NAMES.has(name)) continue;
+    // A null on the pod hands the value to the namespace, but the warning still says "pod".
     const fromPod = podAnnotations[name];
-    if (fromPod === undefined || fromPod === null) key += overrideKey('n', name, value);
+    if (fromPod === undefined || fromPod === null) key += overrideKey(fromPod === null ? 'p' : 'n', name, value);
   }
   const byKey = tableFor(overridesCache, config);
   let resolved = byKey.get(key);
