@@ -66,6 +66,11 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewRequest {
   return { apiVersion: apiVersion as AdmissionApiVersion, request: parsed };
 }
 
+const ANSWER_PREFIXES: Readonly<Record<AdmissionApiVersion, string>> = {
+  'admission.k8s.io/v1': '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":',
+  'admission.k8s.io/v1beta1': '{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","response":',
+};
+
 /**
  * The AdmissionReview answer for a decision, as JSON text in the version the API server asked
  * in. Written directly rather than through JSON.stringify, which would scan the long base64
@@ -83,7 +88,7 @@ export function serializeAdmissionResponse(apiVersion: AdmissionApiVersion, uid:
     response += `,"status":${JSON.stringify(status)}`;
   }
   if (decision.warnings !== undefined && decision.warnings.length > 0) response += `,"warnings":${JSON.stringify(decision.warnings)}`;
-  return `{"apiVersion":${JSON.stringify(apiVersion)},"kind":"AdmissionReview","response":${response}}}`;
+  return `${ANSWER_PREFIXES[apiVersion]}${response}}}`;
 }
 
 function describe(value: unknown): string {

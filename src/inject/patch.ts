@@ -142,15 +142,19 @@ const MAX_ENCODED_PATHS = 8;
 /** One step of the remembered patches: what follows one operation, by the next operation. */
 interface PatchStep {
   next: Map<unknown, PatchStep>;
+  // The step taken from here last time: a rollout sends the same patch again and again, and
+  // an === is cheaper than hashing the key into the map.
+  lastKey?: unknown;
+  lastStep?: PatchStep;
   encoded?: string;
 }
 
 // The base64 of remembered patches, found operation by operation: an operation whose value is
 // a frozen object (a shared sidecar part) by the value and then its path, any other by its
-// JSON, which smallOpJson hands out as the same string for the same operation, so the lookup
-// does not hash it again. The pods of one workload get the same patch, and encoding it was
-// most of the cost of an answer after serialising. Bounded: emptied when full.
-let patchSteps = new Map<unknown, PatchStep>();
+// JSON, which smallOpJson hands out as the same string for the same operation. The pods of one
+// workload get the same patch, and encoding it was most of the cost of an answer after
+// serialising. Bounded: emptied when full.
+let patchRoot: PatchStep = { next: new Map() };
 let patchStepCount = 0;
 const MAX_PATCH_STEPS = 4096;
 
@@ -159,13 +163,16 @@ function frozenValue(op: JsonPatchOperation): object | undefined {
   return typeof value === 'object' && value !== null && Object.isFrozen(value) ? value : undefined;
 }
 
-function step(level: Map<unknown, PatchStep>, key: unknown): PatchStep {
-  let found = level.get(key);
+function step(from: PatchStep, key: unknown): PatchStep {
+  if (from.lastStep !== undefined && from.lastKey === key) return from.lastStep;
+  let found = from.next.get(key);
   if (found === undefined) {
     found = { next: new Map() };
-    level.set(key, found);
+    from.next.set(key, found);
     patchStepCount++;
   }
+  from.lastKey = key;
+  from.lastStep = found;
   return found;
 }
 
@@ -175,17 +182,15 @@ function step(level: Map<unknown, PatchStep>, key: unknown): PatchStep {
  */
 export function patchBase64(ops: readonly JsonPatchOperation[]): string {
   if (patchStepCount >= MAX_PATCH_STEPS) {
-    patchSteps = new Map();
+    patchRoot = { next: new Map() };
     patchStepCount = 0;
   }
-  let at: PatchStep | undefined;
-  let level = patchSteps;
+  let at = patchRoot;
   for (const op of ops) {
     const frozen = frozenValue(op);
-    at = frozen === undefined ? step(level, smallOpJson(op)) : step(step(level, frozen).next, op.path);
-    level = at.next;
+    at = frozen === undefined ? step(at, smallOpJson(op)) : step(step(at, frozen), op.path);
   }
-  if (at === undefined) return encodePatch(ops);
+  if (at === patchRoot) return encodePatch(ops);
   at.encoded ??= encodePatch(ops);
   return at.encoded;
 }
