@@ -76,14 +76,29 @@ export class BatchedDestination {
   flushSync(retries = 0): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length > 0) {
-      const text = Buffer.from(this.pending.join(''));
-      this.unwritten = this.unwritten === undefined ? text : Buffer.concat([this.unwritten, text]);
-      this.pending = [];
-      this.pendingChars = 0;
-    }
     let bytes = this.unwritten;
     this.unwritten = undefined;
+    if (this.pending.length > 0 && !this.broken) {
+      const text = this.pending.join('');
+      this.pending = [];
+      this.pendingChars = 0;
+      if (bytes === undefined) {
+        // The usual case: the batch goes out in one write of the string, without a Buffer.
+        let written = 0;
+        try {
+          written = writeSync(this.fd, text);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+            this.broken = true;
+            return;
+          }
+        }
+        if (written === Buffer.byteLength(text)) return;
+        bytes = Buffer.from(text).subarray(written);
+      } else {
+        bytes = Buffer.concat([bytes, Buffer.from(text)]);
+      }
+    }
     while (bytes !== undefined && bytes.length > 0 && !this.broken) {
       try {
         bytes = bytes.subarray(writeSync(this.fd, bytes));
