@@ -65,49 +65,6 @@ class PendingCounts<L extends string> {
   }
 }
 
-const PENDING_OBSERVATIONS = 512;
-
-interface PendingSeries {
-  labels: { webhook: string };
-  values: Float64Array;
-  length: number;
-}
-
-/**
- * Durations by webhook, kept until prom-client collects them and then observed in the order
- * they came, so the buckets, the sum and the count come out exactly as if each had been
- * observed on the spot. A full buffer has every series observed at once, which bounds the memory.
- */
-class PendingObservations {
-  private readonly series = new Map<string, PendingSeries>();
-  private readonly histogram: () => Histogram<'webhook'>;
-
-  constructor(histogram: () => Histogram<'webhook'>) {
-    this.histogram = histogram;
-  }
-
-  add(webhook: string, value: number): void {
-    let series = this.series.get(webhook);
-    if (series === undefined) {
-      series = { labels: { webhook }, values: new Float64Array(PENDING_OBSERVATIONS), length: 0 };
-      this.series.set(webhook, series);
-    }
-    series.values[series.length++] = value;
-    // All series, in the order they first came, so prom-client lists them in that order too.
-    if (series.length === PENDING_OBSERVATIONS) this.flush();
-  }
-
-  flush(): void {
-    for (const series of this.series.values()) this.observe(series);
-  }
-
-  private observe(series: PendingSeries): void {
-    const histogram = this.histogram();
-    for (let i = 0; i < series.length; i++) histogram.observe(series.labels, series.values[i]!);
-    series.length = 0;
-  }
-}
-
 export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
   const requestCounts = new PendingCounts(['webhook', 'kind', 'operation', 'dry_run', 'result'] as const);
   const injectCounts = new PendingCounts(['result', 'reason'] as const);
@@ -120,16 +77,12 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
       requestCounts.flush(this);
     },
   });
-  const durations = new PendingObservations(() => duration);
   const duration: Histogram<'webhook'> = new Histogram({
     name: 'weft_admission_duration_seconds',
     help: 'Time from a parsed admission review to its response',
     labelNames: ['webhook'],
     buckets: [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
-    collect() {
-      durations.flush();
-    },
   });
   const inject = new Counter({
     name: 'weft_inject_total',
@@ -156,7 +109,7 @@ export function createAdmissionMetrics(registry: Registry): AdmissionMetrics {
       registers: [registry],
     }),
     admitted(webhook, kind, operation, dryRun, result, seconds) {
-      if (seconds !== undefined) durations.add(webhook, seconds);
+      if (seconds !== undefined) duration.observe({ webhook }, seconds);
       requestCounts.add(webhook, kind, operation, dryRun ? 'true' : 'false', result);
     },
     considered(result, reason) {

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { createAdmissionMetrics } from '../../src/controller/metrics.ts';
 
 // The admission path counts into plain numbers that reach prom-client when it collects; the
-// reference registry gets the same events through prom-client's own inc and observe.
+// reference registry gets the same events through prom-client's own inc.
 test('admitted and considered give the same /metrics text as observing and counting on the spot', async () => {
   const fast = new Registry();
   const reference = new Registry();
@@ -13,7 +13,7 @@ test('admitted and considered give the same /metrics text as observing and count
   let seed = 7;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const results = ['injected', 'skipped', 'error'] as const;
-  // More than one buffer of durations (512) between two scrapes, and a scrape in the middle.
+  // A scrape in the middle, then more counts on top of what it collected.
   for (let i = 0; i < 1500; i++) {
     const webhook = i % 7 === 0 ? 'validate' : 'inject';
     const kind = i % 11 === 0 ? 'Deployment' : 'Pod';
