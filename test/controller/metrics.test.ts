@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { createAdmissionMetrics } from '../../src/controller/metrics.ts';
 
 // The admission path counts into plain numbers that reach prom-client when it collects; the
-// reference registry gets the same events through prom-client's own inc.
+// reference registry gets the same events through prom-client's own inc and observe.
 test('admitted and considered give the same /metrics text as observing and counting on the spot', async () => {
   const fast = new Registry();
   const reference = new Registry();
